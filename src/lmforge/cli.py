@@ -1,0 +1,108 @@
+"""The `lmforge` command: parse the subcommand, hand the config to the module that does the work."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable
+
+from lmforge import __version__
+from lmforge.errors import LmforgeError, did_you_mean
+
+USAGE = """\
+usage: lmforge <command> [config.yaml] [key=value | --key value | --key=value ...]
+
+commands:
+  train     fine-tune a model (stages pt, sft, rm, dpo, kto)
+  preview   show what training will see: encoded examples with the trained spans marked
+  env       print versions of lmforge's dependencies and the devices seen
+  version   print the lmforge version
+  help      show this message; `lmforge <command> --help` lists a command's keys by group
+
+examples:
+  lmforge train examples/quickstart.yaml
+  lmforge train --model_name_or_path=Qwen/Qwen3-0.6B --stage=sft --dataset=alpaca_en_demo --template=qwen3 \\
+      --output_dir=saves/qwen3-lora
+"""
+
+
+def _wants_help(args: list[str]) -> bool:
+    return any(a in ("-h", "--help") for a in args)
+
+
+def cmd_train(args: list[str]) -> int:
+    from lmforge.config import load_config, parse_argv
+
+    if _wants_help(args):
+        from lmforge.config.help import format_help
+
+        print(format_help("train"))
+        return 0
+    cfg = load_config(parse_argv(args), command="train")
+    from lmforge.train.run import run_training
+
+    run_training(cfg)
+    return 0
+
+
+def cmd_preview(args: list[str]) -> int:
+    from lmforge.data.preview import main as preview_main
+
+    return preview_main(args)
+
+
+def cmd_env(args: list[str]) -> int:
+    from lmforge.env import format_env
+
+    print(format_env())
+    return 0
+
+
+def cmd_version(args: list[str]) -> int:
+    print(f"lmforge {__version__}")
+    return 0
+
+
+def cmd_help(args: list[str]) -> int:
+    if args and args[0] in COMMANDS and args[0] != "help":
+        return COMMANDS[args[0]](["--help"])
+    print(USAGE)
+    return 0
+
+
+COMMANDS: dict[str, Callable[[list[str]], int]] = {
+    "train": cmd_train,
+    "preview": cmd_preview,
+    "env": cmd_env,
+    "version": cmd_version,
+    "help": cmd_help,
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0
+    if argv[0] in ("-v", "--version"):
+        return cmd_version([])
+    command, rest = argv[0], argv[1:]
+    if command not in COMMANDS:
+        print(f"lmforge: unknown command '{command}'{did_you_mean(command, COMMANDS)}\n", file=sys.stderr)
+        print(USAGE, file=sys.stderr)
+        return 2
+    try:
+        return COMMANDS[command](rest)
+    except LmforgeError as e:
+        print(f"lmforge {command}: error: {e}", file=sys.stderr)
+        return 1
+    except BrokenPipeError:  # `lmforge train --help | head`
+        return 0
+    except KeyboardInterrupt:
+        print(f"lmforge {command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    sys.exit(main())

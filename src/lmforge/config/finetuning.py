@@ -1,0 +1,118 @@
+"""How the model is trained: stage, method (full / freeze / LoRA family), preference losses, optimisers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from lmforge.config.fields import arg
+
+_LATER = "not implemented in lmforge yet"
+
+
+@dataclass
+class FreezeArguments:
+    freeze_trainable_layers: int = arg(
+        2, "Freeze: train the last n layers (negative: the first -n layers).")
+    freeze_trainable_modules: list[str] = arg(
+        default_factory=lambda: ["all"],
+        help="Freeze: module names trained inside the trainable layers (e.g. mlp,self_attn), or all.")
+    freeze_extra_modules: list[str] | None = arg(
+        None, "Freeze: modules outside the layers also trained (e.g. embed_tokens,lm_head).")
+
+
+@dataclass
+class LoraArguments:
+    additional_target: list[str] | None = arg(
+        None, "Modules besides the LoRA layers to train fully and save (e.g. embed_tokens,lm_head).")
+    lora_alpha: int | None = arg(None, "LoRA scaling alpha. Unset: 2 x lora_rank.")
+    lora_dropout: float = arg(0.0, "Dropout on the LoRA input, in [0, 1).")
+    lora_rank: int = arg(8, "LoRA rank (the inner dimension r).")
+    lora_target: list[str] = arg(
+        default_factory=lambda: ["all"], help="Modules that get LoRA, comma separated; all = every linear layer.")
+    loraplus_lr_ratio: float | None = arg(None, "LoRA+: learning-rate ratio of B to A.")
+    loraplus_lr_embedding: float = arg(1e-6, "LoRA+: learning rate of LoRA embedding layers.")
+    use_rslora: bool = arg(False, "Rank-stabilised LoRA scaling (alpha / sqrt(r)).")
+    use_dora: bool = arg(False, "Weight-decomposed LoRA (DoRA).")
+    pissa_init: bool = arg(False, "Initialise LoRA with PiSSA (principal singular values).")
+    pissa_iter: int = arg(16, "PiSSA fast-SVD iterations; -1 for an exact SVD.")
+    pissa_convert: bool = arg(False, "Save the PiSSA adapter converted to a plain LoRA adapter.")
+    create_new_adapter: bool = arg(False, "Train a new adapter on top of the loaded (merged) adapters.")
+
+
+@dataclass
+class PreferenceArguments:
+    pref_beta: float = arg(0.1, "Beta of the preference loss.")
+    pref_ftx: float = arg(0.0, "Weight of the SFT loss on chosen replies added to the preference loss.")
+    pref_loss: str = arg("sigmoid", "Preference loss.",
+                         choices=["sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo", "cpo"])
+    dpo_label_smoothing: float = arg(0.0, "Label smoothing of the sigmoid DPO loss, in [0, 0.5].")
+    kto_chosen_weight: float = arg(1.0, "KTO weight of desirable examples.")
+    kto_rejected_weight: float = arg(1.0, "KTO weight of undesirable examples.")
+    simpo_gamma: float = arg(0.5, "Target reward margin of SimPO.")
+    ld_alpha: float | None = arg(None, "LD-DPO alpha for the verbose part of the longer reply.")
+    ppo_buffer_size: int = arg(1, "PPO: mini-batches per optimisation step.")
+    ppo_epochs: int = arg(4, "PPO: epochs per optimisation step.")
+    ppo_score_norm: bool = arg(False, "PPO: normalise scores.")
+    ppo_target: float = arg(6.0, "PPO: target KL for adaptive KL control.")
+    ppo_whiten_rewards: bool = arg(False, "PPO: whiten rewards.")
+    ref_model: str | None = arg(None, "Reference model for DPO/KTO/PPO (default: the policy without adapters).")
+    ref_model_adapters: str | None = arg(None, "Adapters of the reference model.")
+    ref_model_quantization_bit: int | None = arg(None, "Quantisation bits of the reference model.")
+    reward_model: str | None = arg(None, "Reward model for PPO.")
+    reward_model_adapters: str | None = arg(None, "Adapters of the reward model.")
+    reward_model_quantization_bit: int | None = arg(None, "Quantisation bits of the reward model.")
+    reward_model_type: str = arg("lora", "Kind of reward model.", choices=["lora", "full", "api"])
+
+
+@dataclass
+class OptimizerArguments:
+    use_galore: bool = arg(False, "GaLore optimiser.", unsupported=_LATER)
+    galore_target: list[str] = arg(default_factory=lambda: ["all"], help="GaLore target modules.")
+    galore_rank: int = arg(16, "GaLore rank.")
+    galore_update_interval: int = arg(200, "GaLore projection update interval.")
+    galore_scale: float = arg(2.0, "GaLore scale.")
+    galore_proj_type: str = arg("std", "GaLore projection type.",
+                                choices=["std", "reverse_std", "right", "left", "full"])
+    galore_layerwise: bool = arg(False, "Layer-wise GaLore updates.")
+    use_apollo: bool = arg(False, "APOLLO optimiser.", unsupported=_LATER)
+    apollo_target: list[str] = arg(default_factory=lambda: ["all"], help="APOLLO target modules.")
+    apollo_rank: int = arg(16, "APOLLO rank.")
+    apollo_update_interval: int = arg(200, "APOLLO projection update interval.")
+    apollo_scale: float = arg(32.0, "APOLLO scale.")
+    apollo_proj: str = arg("random", "APOLLO projection.", choices=["svd", "random"])
+    apollo_proj_type: str = arg("std", "APOLLO projection type.", choices=["std", "right", "left"])
+    apollo_scale_type: str = arg("channel", "APOLLO scale type.", choices=["channel", "tensor"])
+    apollo_layerwise: bool = arg(False, "Layer-wise APOLLO updates.")
+    apollo_scale_front: bool = arg(False, "Scale the gradient before the norm-growth limiter.")
+    use_badam: bool = arg(False, "BAdam optimiser.", unsupported=_LATER)
+    badam_mode: str = arg("layer", "BAdam mode.", choices=["layer", "ratio"])
+    badam_start_block: int | None = arg(None, "BAdam first block.")
+    badam_switch_mode: str = arg("ascending", "BAdam block switch order.",
+                                 choices=["ascending", "descending", "random", "fixed"])
+    badam_switch_interval: int = arg(50, "BAdam steps between block switches.")
+    badam_update_ratio: float = arg(0.05, "BAdam update ratio (ratio mode).")
+    badam_mask_mode: str = arg("adjacent", "BAdam mask mode.", choices=["adjacent", "scatter"])
+    badam_verbose: int = arg(0, "BAdam verbosity (0, 1, 2).")
+    use_adam_mini: bool = arg(False, "Adam-mini optimiser.", unsupported=_LATER)
+    use_muon: bool = arg(False, "Muon optimiser.", unsupported=_LATER)
+
+
+@dataclass
+class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, OptimizerArguments):
+    stage: str = arg("sft", "Training stage.", choices=["pt", "sft", "rm", "ppo", "dpo", "kto", "grpo"])
+    finetuning_type: str = arg("lora", "Which parameters are trained.", choices=["lora", "oft", "freeze", "full"])
+    pure_bf16: bool = arg(False, "Train in pure bf16 (no fp32 master weights, no AMP).")
+    use_llama_pro: bool = arg(False, "LLaMA Pro block expansion.", unsupported=_LATER)
+    freeze_vision_tower: bool = arg(True, "Multimodal: freeze the vision tower.")
+    freeze_multi_modal_projector: bool = arg(True, "Multimodal: freeze the projector.")
+    freeze_language_model: bool = arg(False, "Multimodal: freeze the language model.")
+    compute_accuracy: bool = arg(False, "Compute token accuracy during evaluation.")
+    disable_shuffling: bool = arg(False, "Do not shuffle the training data.")
+    plot_loss: bool = arg(False, "Save training_loss.png (and eval_loss.png) into output_dir.")
+    include_effective_tokens_per_second: bool = arg(False, "Log effective (non-padding) tokens per second.")
+    use_swanlab: bool = arg(False, "Log to SwanLab.")
+    swanlab_project: str | None = arg("lmforge", "SwanLab project.")
+    swanlab_workspace: str | None = arg(None, "SwanLab workspace.")
+    swanlab_run_name: str | None = arg(None, "SwanLab run name.")
+    swanlab_mode: str = arg("cloud", "SwanLab mode.", choices=["cloud", "local"])
+    swanlab_api_key: str | None = arg(None, "SwanLab API key.")

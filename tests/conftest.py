@@ -1,0 +1,28 @@
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
+os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+
+TESTS = Path(__file__).resolve().parent
+sys.path.insert(0, str(TESTS))  # `from fixtures.models import tiny_model_path`
+
+from fixtures.models import TOKENIZERS, tiny_model_path  # noqa: E402
+
+REPO = TESTS.parent
+
+
+@pytest.fixture(scope="session")
+def tokenizer_dir():
+    """tokenizer_dir("qwen3") -> path of a real tokenizer fixture."""
+    return lambda name: TOKENIZERS / name
+
+
+@pytest.fixture(scope="session")
+def tiny_model():
+    """tiny_model("qwen3" | "qwen2" | "llama") -> path of a saved tiny random model (built once, cached)."""
+    return tiny_model_path
