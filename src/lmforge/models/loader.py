@@ -1,0 +1,187 @@
+"""Load a tokenizer and a causal LM the way the config asks: hub or local, dtype, attention, quantisation."""
+
+from __future__ import annotations
+
+import importlib.util
+import logging
+import os
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from lmforge.config import Config, ModelArguments
+from lmforge.errors import ConfigError
+
+log = logging.getLogger(__name__)
+
+
+def resolve_model_path(name_or_path: str, margs: ModelArguments) -> str:
+    """A local folder as is; a hub id through ModelScope when USE_MODELSCOPE_HUB=1, else left to HF."""
+    if Path(name_or_path).exists() or os.environ.get("USE_MODELSCOPE_HUB", "0").lower() not in ("1", "true"):
+        return name_or_path
+    try:
+        from modelscope import snapshot_download
+    except ImportError:
+        raise ConfigError("USE_MODELSCOPE_HUB=1 needs the modelscope package: pip install 'lmforge[modelscope]'") \
+            from None
+    revision = "master" if margs.model_revision == "main" else margs.model_revision
+    return snapshot_download(name_or_path, revision=revision, cache_dir=margs.cache_dir)
+
+
+def _hub_kwargs(margs: ModelArguments) -> dict[str, Any]:
+    return {"cache_dir": margs.cache_dir, "revision": margs.model_revision, "token": margs.hf_hub_token,
+            "trust_remote_code": margs.trust_remote_code}
+
+
+def load_tokenizer(margs: ModelArguments):
+    from transformers import AutoTokenizer
+
+    path = resolve_model_path(margs.model_name_or_path, margs)
+    try:
+        tokenizer = AutoTokenizer.from_pretrained(path, use_fast=margs.use_fast_tokenizer,
+                                                  split_special_tokens=margs.split_special_tokens,
+                                                  padding_side="right", **_hub_kwargs(margs))
+    except OSError as e:
+        raise ConfigError(f"model_name_or_path: cannot load a tokenizer from '{margs.model_name_or_path}': {e}") \
+            from None
+    added = 0
+    if margs.add_tokens:
+        added += tokenizer.add_tokens(margs.add_tokens)
+    if margs.add_special_tokens:
+        added += tokenizer.add_special_tokens({"additional_special_tokens": margs.add_special_tokens},
+                                              replace_additional_special_tokens=False)
+    if added:
+        log.info("added %d tokens to the tokenizer", added)
+        if not margs.resize_vocab:
+            margs.resize_vocab = True
+            log.warning("new tokens were added: resize_vocab is turned on so their embeddings exist")
+    if tokenizer.pad_token_id is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    return tokenizer
+
+
+def attention_implementation(flash_attn: str) -> str:
+    """Map the config's flash_attn choice to a transformers attn_implementation that is installed."""
+    has_fa = importlib.util.find_spec("flash_attn") is not None
+    if flash_attn == "auto":
+        return "flash_attention_2" if has_fa and torch.cuda.is_available() else "sdpa"
+    if flash_attn in ("disabled", "eager"):
+        return "eager"
+    if flash_attn == "sdpa":
+        return "sdpa"
+    if flash_attn == "flex":
+        return "flex_attention"
+    if flash_attn == "fa2":
+        if not has_fa:
+            raise ConfigError("flash_attn: fa2 needs the flash-attn package (pip install flash-attn); "
+                              "use flash_attn: sdpa or auto to run without it")
+        return "flash_attention_2"
+    if flash_attn == "fa3":
+        if importlib.util.find_spec("flash_attn_interface") is None:
+            raise ConfigError("flash_attn: fa3 needs FlashAttention-3 (flash_attn_interface); use auto or sdpa")
+        return "flash_attention_3"
+    raise ConfigError(f"flash_attn: unknown value '{flash_attn}'")
+
+
+def compute_dtype(cfg: Config) -> torch.dtype:
+    t = cfg.training
+    if t.bf16 or cfg.finetuning.pure_bf16:
+        return torch.bfloat16
+    if t.fp16:
+        return torch.float16
+    return torch.float32
+
+
+def _quantization_config(cfg: Config):
+    bits = cfg.model.quantization_bit
+    if bits is None:
+        return None
+    if cfg.model.quantization_method != "bnb":
+        raise ConfigError(f"quantization_method: {cfg.model.quantization_method} on-the-fly quantisation is not "
+                          "supported; load a pre-quantised checkpoint, or use quantization_method: bnb")
+    if bits not in (4, 8):
+        raise ConfigError(f"quantization_bit: bitsandbytes quantises to 4 or 8 bits, not {bits}")
+    if importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError("quantization_bit needs bitsandbytes: pip install 'lmforge[bnb]'")
+    from transformers import BitsAndBytesConfig
+
+    if bits == 8:
+        return BitsAndBytesConfig(load_in_8bit=True)
+    return BitsAndBytesConfig(load_in_4bit=True, bnb_4bit_compute_dtype=compute_dtype(cfg),
+                              bnb_4bit_use_double_quant=cfg.model.double_quantization,
+                              bnb_4bit_quant_type=cfg.model.quantization_type,
+                              bnb_4bit_quant_storage=compute_dtype(cfg))
+
+
+def load_model(cfg: Config, tokenizer, *, trainable: bool = True):
+    """The causal LM, with attention backend, dtype, quantisation and gradient checkpointing applied."""
+    from transformers import AutoConfig, AutoModelForCausalLM
+
+    margs = cfg.model
+    path = resolve_model_path(margs.model_name_or_path, margs)
+    hub = _hub_kwargs(margs)
+    try:
+        config = AutoConfig.from_pretrained(path, **hub)
+    except OSError as e:
+        raise ConfigError(f"model_name_or_path: cannot load a model config from '{margs.model_name_or_path}': {e}") \
+            from None
+    if margs.rope_scaling:
+        _apply_rope_scaling(config, margs.rope_scaling, cfg.data.cutoff_len)
+    dtype = compute_dtype(cfg)
+    kwargs: dict[str, Any] = {"config": config, "dtype": dtype,
+                              "attn_implementation": attention_implementation(margs.flash_attn)}
+    quant = _quantization_config(cfg)
+    if quant is not None:
+        kwargs["quantization_config"] = quant
+        kwargs["device_map"] = {"": _local_device()}
+    if margs.train_from_scratch:
+        model = AutoModelForCausalLM.from_config(config, dtype=dtype,
+                                                 attn_implementation=kwargs["attn_implementation"],
+                                                 trust_remote_code=margs.trust_remote_code)
+    else:
+        model = AutoModelForCausalLM.from_pretrained(path, low_cpu_mem_usage=margs.low_cpu_mem_usage,
+                                                     **kwargs, **hub)
+    if margs.resize_vocab and model.get_input_embeddings().weight.shape[0] < len(tokenizer):
+        model.resize_token_embeddings(len(tokenizer), pad_to_multiple_of=64)
+    if trainable:
+        _prepare_for_training(model, cfg, quantized=quant is not None)
+    else:
+        model.eval()
+    return model
+
+
+def _local_device() -> str:
+    if torch.cuda.is_available():
+        return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
+    return "cpu"
+
+
+def _apply_rope_scaling(config, kind: str, cutoff_len: int) -> None:
+    current = getattr(config, "max_position_embeddings", None)
+    if not current or cutoff_len <= current:
+        log.warning("rope_scaling=%s ignored: cutoff_len %d fits max_position_embeddings %s", kind, cutoff_len,
+                    current)
+        return
+    factor = float(-(-cutoff_len // current))
+    config.rope_scaling = {"rope_type": kind, "factor": factor, "original_max_position_embeddings": current}
+    config.max_position_embeddings = current * int(factor)
+    log.info("rope_scaling=%s with factor %.0f for cutoff_len %d", kind, factor, cutoff_len)
+
+
+def _prepare_for_training(model, cfg: Config, *, quantized: bool) -> None:
+    margs = cfg.model
+    model.config.use_cache = False  # a KV cache is useless in training and costs memory
+    if quantized:
+        from peft import prepare_model_for_kbit_training
+
+        prepare_model_for_kbit_training(model, use_gradient_checkpointing=not margs.disable_gradient_checkpointing)
+    if not margs.disable_gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
+        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": margs.use_reentrant_gc})
+        # with frozen embeddings (LoRA) the checkpointed blocks need an input that requires grad
+        model.enable_input_require_grads()
+        log.info("gradient checkpointing: on (disable_gradient_checkpointing: true turns it off)")
+    if margs.upcast_layernorm:
+        for name, param in model.named_parameters():
+            if param.ndim == 1 and "norm" in name:
+                param.data = param.data.to(torch.float32)
