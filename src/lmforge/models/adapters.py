@@ -93,7 +93,7 @@ def _apply_freeze(model, cfg: Config) -> None:
 def lora_target_modules(model, targets: list[str]) -> list[str]:
     """`all` -> every linear layer's short name except the output heads; otherwise the names, checked."""
     linear_names = {name.split(".")[-1] for name, module in model.named_modules()
-                    if isinstance(module, torch.nn.Linear) and not name.split(".")[-1] in _HEADS}
+                    if isinstance(module, torch.nn.Linear) and name.split(".")[-1] not in _HEADS}
     if targets == ["all"]:
         return sorted(linear_names)
     all_names = {name.split(".")[-1] for name, _ in model.named_modules()}
