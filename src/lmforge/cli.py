@@ -38,7 +38,11 @@ def cmd_train(args: list[str]) -> int:
 
         print(format_help("train"))
         return 0
-    cfg = load_config(parse_argv(args), command="train")
+    cfg = load_config(parse_argv(args), command="train")  # errors surface once, before any launch
+    from lmforge.launcher import relaunch, should_relaunch
+
+    if should_relaunch():
+        return relaunch(args)
     from lmforge.train.run import run_training
 
     run_training(cfg)

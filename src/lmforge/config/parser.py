@@ -364,6 +364,8 @@ def _defaults_before_build(values: dict[str, dict[str, Any]], command: str) -> N
         # LLaMA-Factory silently trains nothing when do_train is missing; lmforge train trains.
         training["do_train"] = True
     training.setdefault("output_dir", "saves/lmforge-run")
+    if values["finetuning"].get("disable_shuffling"):
+        training.setdefault("train_sampling_strategy", "sequential")
     if "use_cpu" not in training and not _accelerator_available():
         # transformers refuses bf16 without a GPU unless use_cpu is set; on a CPU-only machine that is
         # where training runs anyway, so the same config works on a laptop and on a GPU node.
@@ -463,6 +465,32 @@ def _validate_combinations(cfg: Config, command: str) -> None:
         _conflict("use_dora and pissa_init are both true; PiSSA initialises plain LoRA, choose one")
     if command == "train":
         _validate_train(cfg)
+    elif command in INFER_COMMANDS:
+        _validate_infer(cfg, command)
+
+
+INFER_COMMANDS = ("chat", "api", "webchat", "export")
+
+
+def _validate_infer(cfg: Config, command: str) -> None:
+    """Checks for the commands that load a trained model: chat, api, webchat, export."""
+    m = cfg.model
+    if not m.model_name_or_path:
+        _conflict(f"model_name_or_path is required for `lmforge {command}`: the base model (with "
+                  "adapter_name_or_path for LoRA adapters) or a merged/fully fine-tuned model folder")
+    if command == "export":
+        if not m.export_dir:
+            _conflict("export_dir is required for `lmforge export`: the folder the merged model is written to")
+        if m.export_quantization_bit is not None:
+            _conflict("export_quantization_bit: quantised (GPTQ) export is not implemented yet; export without "
+                      "it and quantise the exported folder with your quantisation tool")
+        if m.adapter_name_or_path and m.quantization_bit is not None:
+            _conflict("quantization_bit with adapter_name_or_path in export: adapters cannot be merged into a "
+                      "quantised model; remove quantization_bit so the base is loaded unquantised")
+        return
+    if m.infer_backend != "huggingface":
+        _conflict(f"infer_backend: {m.infer_backend} is not implemented yet; use infer_backend: huggingface "
+                  "(the default)")
 
 
 def _validate_train(cfg: Config) -> None:

@@ -131,8 +131,10 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
     init = True
     if f.pissa_init:
         init = "pissa" if f.pissa_iter == -1 else f"pissa_niter_{f.pissa_iter}"
+    is_reward_model = getattr(model.config, "num_labels", None) == 1 and not hasattr(model, "lm_head")
     config = LoraConfig(
-        task_type=TaskType.CAUSAL_LM,
+        # for a reward model, SEQ_CLS makes PEFT train and save the new score head with the adapter
+        task_type=TaskType.SEQ_CLS if is_reward_model else TaskType.CAUSAL_LM,
         r=f.lora_rank,
         lora_alpha=f.lora_alpha,
         lora_dropout=f.lora_dropout,

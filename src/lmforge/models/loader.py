@@ -114,9 +114,13 @@ def _quantization_config(cfg: Config):
                               bnb_4bit_quant_storage=compute_dtype(cfg))
 
 
-def load_model(cfg: Config, tokenizer, *, trainable: bool = True):
-    """The causal LM, with attention backend, dtype, quantisation and gradient checkpointing applied."""
-    from transformers import AutoConfig, AutoModelForCausalLM
+def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "lm"):
+    """The causal LM (head="lm") or a reward model (head="score": the same network with a scalar head on
+    the last token, saved in the standard sequence-classification format), with attention backend, dtype,
+    quantisation and gradient checkpointing applied."""
+    from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
+
+    auto_cls = AutoModelForCausalLM if head == "lm" else AutoModelForSequenceClassification
 
     margs = cfg.model
     path = resolve_model_path(margs.model_name_or_path, margs)
@@ -126,6 +130,9 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True):
     except OSError as e:
         raise ConfigError(f"model_name_or_path: cannot load a model config from '{margs.model_name_or_path}': {e}") \
             from None
+    if head == "score":
+        config.num_labels = 1
+        config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token
     if margs.rope_scaling:
         _apply_rope_scaling(config, margs.rope_scaling, cfg.data.cutoff_len)
     dtype = compute_dtype(cfg)
@@ -136,11 +143,11 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True):
         kwargs["quantization_config"] = quant
         kwargs["device_map"] = {"": _local_device()}
     if margs.train_from_scratch:
-        model = AutoModelForCausalLM.from_config(config, dtype=dtype,
+        model = auto_cls.from_config(config, dtype=dtype,
                                                  attn_implementation=kwargs["attn_implementation"],
                                                  trust_remote_code=margs.trust_remote_code)
     else:
-        model = AutoModelForCausalLM.from_pretrained(path, low_cpu_mem_usage=margs.low_cpu_mem_usage,
+        model = auto_cls.from_pretrained(path, low_cpu_mem_usage=margs.low_cpu_mem_usage,
                                                      **kwargs, **hub)
     if margs.resize_vocab and model.get_input_embeddings().weight.shape[0] < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer), pad_to_multiple_of=64)

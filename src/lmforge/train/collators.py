@@ -54,3 +54,19 @@ class PairwiseCollator:
         rows = [{"input_ids": f[f"{side}_input_ids"], "labels": f[f"{side}_labels"]}
                 for side in ("chosen", "rejected") for f in features]
         return PaddingCollator(self.pad_token_id, self.pad_to_multiple_of)(rows)
+
+
+@dataclass
+class KTOCollator:
+    """input_ids / labels, the mismatched kl_input_ids / kl_labels (for the KL reference point), kto_tags."""
+
+    pad_token_id: int
+    pad_to_multiple_of: int | None = None
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
+        pad = PaddingCollator(self.pad_token_id, self.pad_to_multiple_of)
+        batch = pad([{"input_ids": f["input_ids"], "labels": f["labels"]} for f in features])
+        kl = pad([{"input_ids": f["kl_input_ids"], "labels": f["kl_labels"]} for f in features])
+        batch.update({f"kl_{k}": v for k, v in kl.items()})
+        batch["kto_tags"] = torch.tensor([bool(f["kto_tags"]) for f in features])
+        return batch

@@ -13,7 +13,7 @@ from lmforge.errors import ConfigError
 
 log = logging.getLogger("lmforge")
 
-IMPLEMENTED_STAGES = ("pt", "sft")
+IMPLEMENTED_STAGES = ("pt", "sft", "rm", "dpo", "kto")
 
 
 def setup_logging(rank_zero: bool = True) -> None:
@@ -48,6 +48,49 @@ def resolve_resume(cfg: Config) -> str | None:
     return None
 
 
+def _stage_parts(stage: str):
+    """stage -> (trainer class, collator class, model head). A stage is a loss and a batch shape."""
+    from lmforge.train.collators import KTOCollator, PaddingCollator, PairwiseCollator
+    from lmforge.train.preference import DPOTrainer, KTOTrainer, RewardTrainer
+    from lmforge.train.trainer import LmforgeTrainer
+
+    return {
+        "pt": (LmforgeTrainer, PaddingCollator, "lm"),
+        "sft": (LmforgeTrainer, PaddingCollator, "lm"),
+        "rm": (RewardTrainer, PairwiseCollator, "score"),
+        "dpo": (DPOTrainer, PairwiseCollator, "lm"),
+        "kto": (KTOTrainer, KTOCollator, "lm"),
+    }[stage]
+
+
+def _reference_model(cfg: Config, tokenizer):
+    """None when the policy can be its own reference (LoRA: adapter disabled) or no reference is needed."""
+    from lmforge.models.adapters import apply_finetuning
+    from lmforge.models.loader import load_model
+    from lmforge.train.preference import REFERENCE_FREE
+
+    f = cfg.finetuning
+    if cfg.finetuning.stage == "dpo" and f.pref_loss in REFERENCE_FREE:
+        return None
+    adapters = cfg.model.adapter_name_or_path
+    if f.ref_model is None and f.finetuning_type == "lora" and (not adapters or f.create_new_adapter):
+        return None  # the policy with its (new) adapter disabled is exactly the starting model
+    import copy
+
+    ref_cfg = copy.deepcopy(cfg)
+    if f.ref_model is not None:
+        ref_cfg.model.model_name_or_path = f.ref_model
+        ref_cfg.model.adapter_name_or_path = [f.ref_model_adapters] if f.ref_model_adapters else None
+        ref_cfg.model.quantization_bit = f.ref_model_quantization_bit
+    elif f.finetuning_type != "lora":  # full / freeze: a frozen copy of the starting model
+        ref_cfg.model.adapter_name_or_path = None
+    # else: LoRA continuing an adapter: the reference is the base with that adapter merged
+    ref_cfg.finetuning.finetuning_type = "lora" if ref_cfg.model.adapter_name_or_path else "full"
+    model = load_model(ref_cfg, tokenizer, trainable=False)
+    log.info("reference model: %s", f.ref_model or "a frozen copy of the starting model")
+    return apply_finetuning(model, ref_cfg, is_trainable=False)
+
+
 def run_training(cfg: Config) -> dict:
     stage = cfg.finetuning.stage
     if stage not in IMPLEMENTED_STAGES:
@@ -60,8 +103,7 @@ def run_training(cfg: Config) -> dict:
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model, load_tokenizer
     from lmforge.templates import get_template
-    from lmforge.train.collators import PaddingCollator
-    from lmforge.train.trainer import CONFIG_NAME, JsonlLogCallback, LmforgeTrainer, ProgressPostfixCallback
+    from lmforge.train.trainer import CONFIG_NAME, JsonlLogCallback, ProgressPostfixCallback
 
     t = cfg.training
     resume = resolve_resume(cfg)
@@ -76,12 +118,14 @@ def run_training(cfg: Config) -> dict:
         template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format)
         tokenizer.chat_template = template.chat_template()  # saved with every checkpoint and the final model
     splits = load_datasets(cfg, tokenizer, template, stage)
-    model = load_model(cfg, tokenizer, trainable=t.do_train)
+    trainer_cls, collator_cls, head = _stage_parts(stage)
+    model = load_model(cfg, tokenizer, trainable=t.do_train, head=head)
     model = apply_finetuning(model, cfg, is_trainable=t.do_train)
+    extra = {"ref_model": _reference_model(cfg, tokenizer)} if stage in ("dpo", "kto") else {}
 
-    collator = PaddingCollator(tokenizer.pad_token_id, pad_to_multiple_of=8 if t.do_train and not t.use_cpu else None)
-    trainer = LmforgeTrainer(model=model, args=t, train_dataset=splits.train, eval_dataset=splits.eval,
-                             data_collator=collator, processing_class=tokenizer, lmforge_config=cfg)
+    collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
+    trainer = trainer_cls(model=model, args=t, train_dataset=splits.train, eval_dataset=splits.eval,
+                          data_collator=collator, processing_class=tokenizer, lmforge_config=cfg, **extra)
     if t.should_save:
         trainer.add_callback(JsonlLogCallback(t.output_dir))
     trainer.add_callback(ProgressPostfixCallback(trainer))

@@ -1,0 +1,158 @@
+"""Stages rm, dpo (and its family) and kto: the shared loop with a pairwise or KTO loss.
+
+Batches come from PairwiseCollator (B chosen rows, then B rejected rows) or KTOCollator. The losses are the
+pure functions of `losses.py`; this module only computes log-probs / rewards and logs the metrics.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import defaultdict
+
+import torch
+
+from lmforge.train.losses import (
+    kto_loss,
+    pairwise_reward_loss,
+    preference_loss,
+    reward_accuracy,
+    sequence_log_probs,
+)
+from lmforge.train.trainer import LmforgeTrainer
+
+REFERENCE_FREE = ("orpo", "simpo", "cpo")
+
+
+class _MetricsMixin:
+    """Averages per-step metrics between logging steps and adds them to the log line (train/ and eval_)."""
+
+    def _store(self, metrics: dict[str, torch.Tensor], train: bool) -> None:
+        bucket = self._metrics["train" if train else "eval"]
+        for k, v in metrics.items():
+            bucket[k].append(float(v.detach().float().mean()))
+
+    def log(self, logs, start_time=None):
+        split = "train" if "loss" in logs else "eval"
+        prefix = "" if split == "train" else "eval_"
+        for k, values in self._metrics[split].items():
+            if values:
+                logs[prefix + k] = round(sum(values) / len(values), 6)
+        self._metrics[split].clear()
+        super().log(logs, start_time)
+
+
+class _StageTrainer(_MetricsMixin, LmforgeTrainer):
+    def __init__(self, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
+        # these losses are means over pairs / examples of a micro-batch: the Trainer divides by the
+        # accumulation steps (exact when micro-batches have equal sizes)
+        self.model_accepts_loss_kwargs = False
+
+    def _count_tokens(self, inputs) -> None:
+        if self.model.training and "attention_mask" in inputs:
+            self._tokens_since_log += int(inputs["attention_mask"].sum())
+
+    def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
+        with torch.no_grad():
+            loss = self.compute_loss(model, dict(inputs))
+        return loss.detach(), None, None
+
+
+class RewardTrainer(_StageTrainer):
+    """stage rm: a scalar score per sequence; loss -log sigmoid(r_chosen - r_rejected)."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        inputs.pop("labels", None)
+        self._count_tokens(inputs)
+        scores = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits.squeeze(-1)
+        chosen, rejected = scores.float().chunk(2)
+        loss = pairwise_reward_loss(chosen, rejected)
+        self._store({"rewards/chosen": chosen, "rewards/rejected": rejected,
+                     "rewards/margins": chosen - rejected,
+                     "rewards/accuracies": reward_accuracy(chosen, rejected)}, model.training)
+        return (loss, {"chosen": chosen, "rejected": rejected}) if return_outputs else loss
+
+
+class DPOTrainer(_StageTrainer):
+    """stage dpo with pref_loss sigmoid | hinge | ipo | kto_pair | orpo | simpo | cpo (+ pref_ftx)."""
+
+    def __init__(self, *args, ref_model=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.ref_model = ref_model
+        if ref_model is not None:
+            self.ref_model = self.accelerator.prepare_model(ref_model, evaluation_mode=True)
+
+    def _reference_context(self):
+        """Reference log-probs: a separate frozen model, or (LoRA) the policy with its adapter disabled."""
+        if self.ref_model is not None:
+            return self.ref_model, contextlib.nullcontext()
+        unwrapped = self.accelerator.unwrap_model(self.model)
+        return self.model, unwrapped.disable_adapter()
+
+    def _logps(self, model, inputs):
+        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                       use_cache=False).logits
+        logps, counts = sequence_log_probs(logits, inputs["labels"])
+        mask = inputs["labels"][:, 1:] != -100
+        mean_logits = (logits[:, :-1].float().mean(-1) * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+        return logps, counts, mean_logits
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        f = self.lmforge_config.finetuning
+        self._count_tokens(inputs)
+        logps, counts, mean_logits = self._logps(model, inputs)
+        pc, pr = logps.chunk(2)
+        nc, nr = counts.chunk(2)
+        rc = rr = None
+        if f.pref_loss not in REFERENCE_FREE:
+            ref_model, ctx = self._reference_context()
+            with torch.no_grad(), ctx:
+                ref_logps, _, _ = self._logps(ref_model, inputs)
+            rc, rr = ref_logps.chunk(2)
+        losses, chosen_rewards, rejected_rewards = preference_loss(
+            pc, pr, rc, rr, loss_type=f.pref_loss, beta=f.pref_beta, label_smoothing=f.dpo_label_smoothing,
+            simpo_gamma=f.simpo_gamma, chosen_lengths=nc, rejected_lengths=nr)
+        loss = losses.mean()
+        if f.pref_ftx > 0:  # SFT on the chosen replies (token-mean NLL), as in RPO / LLaMA-Factory's pref_ftx
+            loss = loss + f.pref_ftx * (-(pc / nc.clamp(min=1))).mean()
+        lc, lr = mean_logits.chunk(2)
+        self._store({"rewards/chosen": chosen_rewards, "rewards/rejected": rejected_rewards,
+                     "rewards/accuracies": (chosen_rewards > rejected_rewards).float(),
+                     "rewards/margins": chosen_rewards - rejected_rewards,
+                     "logps/chosen": pc, "logps/rejected": pr, "logits/chosen": lc, "logits/rejected": lr},
+                    model.training)
+        return (loss, {"chosen_rewards": chosen_rewards}) if return_outputs else loss
+
+
+class KTOTrainer(DPOTrainer):
+    """stage kto: desirable / undesirable single replies, KL reference point from mismatched pairs."""
+
+    def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
+        f = self.lmforge_config.finetuning
+        self._count_tokens(inputs)
+        main = {k: inputs[k] for k in ("input_ids", "attention_mask", "labels")}
+        kl = {k: inputs[f"kl_{k}"] for k in ("input_ids", "attention_mask", "labels")}
+        logps, counts, _ = self._logps(model, main)
+        with torch.no_grad():
+            kl_logps, _, _ = self._logps(model, kl)
+            ref_model, ctx = self._reference_context()
+            with ctx:
+                ref_logps, _, _ = self._logps(ref_model, main)
+                ref_kl_logps, _, _ = self._logps(ref_model, kl)
+        desirable = inputs["kto_tags"].bool()
+        losses, rewards, kl_value = kto_loss(
+            logps, ref_logps, kl_logps, ref_kl_logps, desirable, f.pref_beta,
+            desirable_weight=f.kto_chosen_weight, undesirable_weight=f.kto_rejected_weight)
+        loss = losses.mean()
+        if f.pref_ftx > 0 and desirable.any():
+            loss = loss + f.pref_ftx * (-(logps[desirable] / counts[desirable].clamp(min=1))).mean()
+        metrics = {"kl": kl_value}
+        if desirable.any():
+            metrics["rewards/chosen"] = rewards[desirable]
+            metrics["logps/chosen"] = logps[desirable]
+        if (~desirable).any():
+            metrics["rewards/rejected"] = rewards[~desirable]
+            metrics["logps/rejected"] = logps[~desirable]
+        self._store(metrics, model.training)
+        return (loss, {"rewards": rewards}) if return_outputs else loss

@@ -1,0 +1,38 @@
+"""Shared pieces of the end-to-end tests: a small dataset registry and the real `lmforge` command."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def write_alpaca_dataset(root: Path, n: int = 48, name: str = "tiny_sft") -> Path:
+    """A dataset_dir with one alpaca dataset of `n` arithmetic rows (answers computed, so they are right)."""
+    root.mkdir(parents=True, exist_ok=True)
+    rows = [{"instruction": f"What is {a} plus {b}?", "input": "", "output": f"{a} plus {b} is {a + b}."}
+            for a, b in ((i % 17 + 1, (i * 7) % 23 + 2) for i in range(n))]
+    (root / f"{name}.json").write_text(json.dumps(rows, indent=1))
+    (root / "dataset_info.json").write_text(json.dumps({name: {"file_name": f"{name}.json"}}))
+    return root
+
+
+def lmforge(*args: str, cwd: Path | None = None, env: dict | None = None, timeout: int = 600,
+            background: bool = False):
+    cmd = [sys.executable, "-m", "lmforge.cli", *args]
+    full_env = {**os.environ, "HF_HUB_OFFLINE": "1", "HF_DATASETS_OFFLINE": "1", **(env or {})}
+    if background:
+        return subprocess.Popen(cmd, cwd=cwd, env=full_env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+                                text=True)
+    return subprocess.run(cmd, cwd=cwd, env=full_env, capture_output=True, text=True, timeout=timeout)
+
+
+def read_log(output_dir: Path) -> list[dict]:
+    path = output_dir / "trainer_log.jsonl"
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def losses_by_step(output_dir: Path) -> dict[int, float]:
+    return {e["step"]: e["loss"] for e in read_log(output_dir) if "loss" in e}
