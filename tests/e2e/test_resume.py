@@ -4,7 +4,7 @@ import signal
 import time
 
 import pytest
-from helpers import losses_by_step, lmforge, write_alpaca_dataset
+from helpers import lmforge, losses_by_step, write_alpaca_dataset
 
 pytestmark = pytest.mark.slow
 
