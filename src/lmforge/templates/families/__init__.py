@@ -1,0 +1,16 @@
+"""One module per model family; importing a module registers its templates under the names users type."""
+
+from lmforge.templates.families import (  # noqa: F401
+    baichuan,
+    chatglm,
+    chatml,
+    cohere,
+    deepseek,
+    gemma,
+    llama,
+    mistral,
+    phi,
+    plain,
+    qwen,
+    zephyr,
+)

