@@ -364,6 +364,10 @@ def _defaults_before_build(values: dict[str, dict[str, Any]], command: str) -> N
         # LLaMA-Factory silently trains nothing when do_train is missing; lmforge train trains.
         training["do_train"] = True
     training.setdefault("output_dir", "saves/lmforge-run")
+    if values["finetuning"].get("pure_bf16"):
+        training["bf16"] = False  # weights are bf16 already: no autocast, no fp32 master copy
+    # our collators pick the columns each stage needs (chosen_*, kl_*, ...); the Trainer must not drop them
+    training.setdefault("remove_unused_columns", False)
     if values["finetuning"].get("disable_shuffling"):
         training.setdefault("train_sampling_strategy", "sequential")
     if "use_cpu" not in training and not _accelerator_available():
@@ -500,6 +504,8 @@ def _validate_train(cfg: Config) -> None:
     if t.do_train and not d.dataset and not d.tokenized_path:
         _conflict("dataset is required for training: name one or more datasets from dataset_info.json "
                   "(e.g. dataset: alpaca_en_demo)")
+    if (t.do_predict or t.do_eval) and not t.do_train and not (d.val_size > 0 or d.eval_dataset):
+        _conflict("do_predict / do_eval need evaluation data: set eval_dataset (or val_size)")
     if t.predict_with_generate and t.do_train:
         _conflict("predict_with_generate: true with do_train: true; generation-based prediction runs "
                   "without training: run it as a separate command with do_predict: true")

@@ -1,0 +1,37 @@
+"""Every recipe in examples/ runs unchanged through the real `lmforge train`, with only the model swapped for
+the bundled tiny one and the run shortened (the LLaMA-Factory-style configs need no other change)."""
+
+from pathlib import Path
+
+import pytest
+from helpers import lmforge, read_log
+
+REPO = Path(__file__).resolve().parents[2]
+RECIPES = sorted(p for p in (REPO / "examples").glob("train_*/*.yaml"))
+
+pytestmark = pytest.mark.slow
+
+
+def test_there_is_a_recipe_per_stage_and_method():
+    names = {p.stem for p in RECIPES}
+    assert {"qwen3_lora_sft", "qwen3_full_sft", "qwen3_freeze_sft", "qwen3_lora_pretrain", "qwen3_lora_dpo",
+            "qwen3_lora_kto", "qwen3_lora_reward"} <= names
+
+
+@pytest.mark.parametrize("recipe", RECIPES, ids=lambda p: p.stem)
+def test_recipe_runs_with_a_tiny_model(recipe, tmp_path):
+    out = tmp_path / "out"
+    result = lmforge(
+        "train", str(recipe),
+        f"model_name_or_path={REPO / 'examples' / 'tiny-phi3'}", "template=phi",  # the swap
+        f"output_dir={out}", "max_steps=2", "max_samples=8", "preprocessing_num_workers=1",
+        "dataloader_num_workers=0", "cutoff_len=128", "logging_steps=1", "plot_loss=false",
+        cwd=REPO)
+    assert result.returncode == 0, result.stderr[-4000:]
+    steps = [e for e in read_log(out) if "loss" in e]
+    assert [e["step"] for e in steps] == [1, 2]
+    assert all(e["loss"] == e["loss"] for e in steps)  # not NaN
+    assert (out / "lmforge_config.yaml").is_file()
+    weights = {"adapter_model.safetensors", "model.safetensors"} & {p.name for p in out.iterdir()}
+    assert weights, sorted(p.name for p in out.iterdir())
+    assert (out / "tokenizer_config.json").is_file() and (out / "chat_template.jinja").is_file()
