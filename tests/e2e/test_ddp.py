@@ -1,7 +1,7 @@
 """DDP on CPU (torchrun, 2 processes, gloo) gives the same losses as one process with the same global batch."""
 
 import pytest
-from helpers import losses_by_step, lmforge, write_alpaca_dataset
+from helpers import lmforge, losses_by_step, write_alpaca_dataset
 
 pytestmark = pytest.mark.slow
 
