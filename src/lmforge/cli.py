@@ -15,6 +15,10 @@ usage: lmforge <command> [config.yaml] [key=value | --key value | --key=value ..
 commands:
   train     fine-tune a model (stages pt, sft, rm, dpo, kto)
   preview   show what training will see: encoded examples with the trained spans marked
+  chat      talk to a model in the terminal (streaming, multi-turn; `clear` resets, `exit` quits)
+  webchat   a chat page in the browser (Gradio; GRADIO_SERVER_NAME, GRADIO_SERVER_PORT, GRADIO_SHARE)
+  api       an OpenAI-compatible server (API_HOST, API_PORT, API_KEY, API_MODEL_NAME, MAX_CONCURRENT)
+  export    merge LoRA adapters into the base model and save it to export_dir (+ an Ollama Modelfile)
   env       print versions of lmforge's dependencies and the devices seen
   version   print the lmforge version
   help      show this message; `lmforge <command> --help` lists a command's keys by group
@@ -23,6 +27,9 @@ examples:
   lmforge train examples/quickstart.yaml
   lmforge train --model_name_or_path=Qwen/Qwen3-0.6B --stage=sft --dataset=alpaca_en_demo --template=qwen3 \\
       --output_dir=saves/qwen3-lora
+  lmforge chat --model_name_or_path=Qwen/Qwen3-0.6B --adapter_name_or_path=saves/qwen3-lora
+  lmforge export --model_name_or_path=Qwen/Qwen3-0.6B --adapter_name_or_path=saves/qwen3-lora \\
+      --export_dir=models/qwen3-merged
 """
 
 
@@ -55,6 +62,59 @@ def cmd_preview(args: list[str]) -> int:
     return preview_main(args)
 
 
+def _infer_config(command: str, args: list[str]):
+    from lmforge.config import load_config, parse_argv
+
+    return load_config(parse_argv(args), command=command)
+
+
+def _infer_help(command: str) -> int:
+    from lmforge.config.help import format_help
+
+    print(format_help(command))
+    return 0
+
+
+def cmd_chat(args: list[str]) -> int:
+    if _wants_help(args):
+        return _infer_help("chat")
+    cfg = _infer_config("chat", args)
+    from lmforge.infer.chat_cli import run_chat
+
+    run_chat(cfg)
+    return 0
+
+
+def cmd_webchat(args: list[str]) -> int:
+    if _wants_help(args):
+        return _infer_help("webchat")
+    cfg = _infer_config("webchat", args)
+    from lmforge.infer.webchat import run_webchat
+
+    run_webchat(cfg)
+    return 0
+
+
+def cmd_api(args: list[str]) -> int:
+    if _wants_help(args):
+        return _infer_help("api")
+    cfg = _infer_config("api", args)
+    from lmforge.infer.api import run_api
+
+    run_api(cfg)
+    return 0
+
+
+def cmd_export(args: list[str]) -> int:
+    if _wants_help(args):
+        return _infer_help("export")
+    cfg = _infer_config("export", args)
+    from lmforge.export import run_export
+
+    run_export(cfg)
+    return 0
+
+
 def cmd_env(args: list[str]) -> int:
     from lmforge.env import format_env
 
@@ -77,6 +137,10 @@ def cmd_help(args: list[str]) -> int:
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "train": cmd_train,
     "preview": cmd_preview,
+    "chat": cmd_chat,
+    "webchat": cmd_webchat,
+    "api": cmd_api,
+    "export": cmd_export,
     "env": cmd_env,
     "version": cmd_version,
     "help": cmd_help,
