@@ -48,7 +48,8 @@ def run_export(cfg: Config) -> Path:
     tokenizer = load_inference_tokenizer(cfg)
     template = _template(cfg, tokenizer)
     dtype = export_dtype(cfg)
-    model = load_model(with_dtype(cfg, dtype), tokenizer, trainable=False)
+    head = "score" if cfg.finetuning.stage == "rm" else "lm"  # a reward model keeps its score head
+    model = load_model(with_dtype(cfg, dtype), tokenizer, trainable=False, head=head)
     if m.export_device == "auto" and torch.cuda.is_available():
         model = model.to("cuda")  # merging is a matmul per layer: fast on a GPU
     model = apply_finetuning(model, cfg, is_trainable=False)  # merges adapter_name_or_path, in order

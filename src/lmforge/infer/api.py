@@ -324,8 +324,8 @@ class Server:
 
 def create_app(engine, *, api_key: str | None = None, model_name: str = "gpt-3.5-turbo", max_concurrent: int = 1,
                extra_routes: list[Callable[[FastAPI, Server], None]] | None = None) -> FastAPI:
-    """The FastAPI app. `extra_routes` is the hook for more endpoints over the same engine and limits, e.g.
-    POST /v1/score/evaluation for reward models (a later issue)."""
+    """The FastAPI app. `extra_routes` add endpoints over the same engine and limits (app.state.auth is
+    the API-key dependency), e.g. POST /v1/score/evaluation for reward models (infer/reward.py)."""
     app = FastAPI(title="lmforge API", version="1")
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     _install_error_handlers(app)
@@ -340,6 +340,7 @@ def create_app(engine, *, api_key: str | None = None, model_name: str = "gpt-3.5
             raise APIError(401, "invalid API key: send 'Authorization: Bearer <API_KEY>'", code="invalid_api_key")
 
     auth = [Depends(authorize)]
+    app.state.auth = auth  # for extra_routes
 
     @app.get("/health")
     async def health() -> dict[str, str]:
@@ -458,9 +459,15 @@ def run_api(cfg) -> None:
     from lmforge.infer.engine import load_engine
 
     env = env_settings()
-    engine = load_engine(cfg)
+    extra = []
+    if cfg.finetuning.stage == "rm":  # a reward model scores instead of generating
+        from lmforge.infer.reward import RewardEngine, add_score_route
+
+        engine, extra = RewardEngine.from_config(cfg), [add_score_route]
+    else:
+        engine = load_engine(cfg)
     app = create_app(engine, api_key=env["api_key"], model_name=env["model_name"],
-                     max_concurrent=env["max_concurrent"])
+                     max_concurrent=env["max_concurrent"], extra_routes=extra)
     shown = "localhost" if env["host"] in ("0.0.0.0", "::") else env["host"]
     print(f"lmforge api: serving '{env['model_name']}' at http://{shown}:{env['port']}/v1 "
           f"(docs: http://{shown}:{env['port']}/docs){'; API_KEY required' if env['api_key'] else ''}", flush=True)
