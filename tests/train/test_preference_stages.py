@@ -65,3 +65,13 @@ def test_kto_separates_desirable_from_undesirable(tmp_path):
         return _mean(entries, "rewards/chosen") - _mean(entries, "rewards/rejected")
 
     assert gap(late) > gap(early) + 0.05
+
+
+def test_ld_alpha_desensitizes_the_longer_reply(tmp_path):
+    """On step 1 the LoRA policy equals its reference; with ld_alpha the policy's log-probs drop the
+    weight of the longer reply's tail, so the logged margins are no longer zero."""
+    plain = _train(tmp_path / "plain", "dpo", "dpo_en_demo", "max_steps=1", "learning_rate=1e-3")
+    ld = _train(tmp_path / "ld", "dpo", "dpo_en_demo", "max_steps=1", "learning_rate=1e-3", "ld_alpha=0.3")
+    assert abs(plain[0]["rewards/margins"]) < 1e-5
+    assert abs(ld[0]["rewards/margins"]) > 1e-3
+    assert ld[0]["logps/chosen"] != pytest.approx(plain[0]["logps/chosen"])

@@ -409,6 +409,7 @@ _RANGES: list[tuple[str, str, Any, str]] = [
     ("finetuning", "pref_beta", lambda v: v > 0, "a number > 0"),
     ("finetuning", "pref_ftx", lambda v: v >= 0, "a number >= 0"),
     ("finetuning", "dpo_label_smoothing", lambda v: 0 <= v <= 0.5, "a number in [0, 0.5]"),
+    ("finetuning", "ld_alpha", lambda v: v is None or 0 <= v <= 1, "a number in [0, 1]"),
     ("finetuning", "kto_chosen_weight", lambda v: v > 0, "a number > 0"),
     ("finetuning", "kto_rejected_weight", lambda v: v > 0, "a number > 0"),
     ("generation", "temperature", lambda v: v > 0, "a number > 0"),
@@ -473,11 +474,11 @@ def _validate_combinations(cfg: Config, command: str) -> None:
         _validate_infer(cfg, command)
 
 
-INFER_COMMANDS = ("chat", "api", "webchat", "export")
+INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict")
 
 
 def _validate_infer(cfg: Config, command: str) -> None:
-    """Checks for the commands that load a trained model: chat, api, webchat, export."""
+    """Checks for the commands that load a trained model: chat, api, webchat, export, predict."""
     m = cfg.model
     if not m.model_name_or_path:
         _conflict(f"model_name_or_path is required for `lmforge {command}`: the base model (with "
@@ -492,9 +493,20 @@ def _validate_infer(cfg: Config, command: str) -> None:
             _conflict("quantization_bit with adapter_name_or_path in export: adapters cannot be merged into a "
                       "quantised model; remove quantization_bit so the base is loaded unquantised")
         return
-    if m.infer_backend != "huggingface":
-        _conflict(f"infer_backend: {m.infer_backend} is not implemented yet; use infer_backend: huggingface "
-                  "(the default)")
+    if command == "predict" and not (cfg.data.dataset or cfg.data.eval_dataset):
+        _conflict("`lmforge predict` needs data: set eval_dataset or dataset (names from dataset_info.json)")
+    _validate_backend(cfg)
+
+
+def _validate_backend(cfg: Config) -> None:
+    backend = cfg.model.infer_backend
+    if backend == "sglang":
+        _conflict("infer_backend: sglang is not implemented yet; use infer_backend: huggingface (the default) "
+                  "or vllm")
+    if backend == "vllm":
+        from lmforge.infer.vllm_engine import require_vllm
+
+        require_vllm()  # a ConfigError with the install command
 
 
 def _validate_train(cfg: Config) -> None:
@@ -509,6 +521,8 @@ def _validate_train(cfg: Config) -> None:
     if t.predict_with_generate and t.do_train:
         _conflict("predict_with_generate: true with do_train: true; generation-based prediction runs "
                   "without training: run it as a separate command with do_predict: true")
+    if t.do_predict and t.predict_with_generate and m.infer_backend != "huggingface":
+        _validate_backend(cfg)  # the prediction runs on that engine (`lmforge predict`)
     if _plain(t.eval_strategy) != "no" and not (d.val_size > 0 or d.eval_dataset):
         _conflict(f"eval_strategy={_plain(t.eval_strategy)} but there is no evaluation data; set val_size "
                   "(e.g. 0.1) or eval_dataset, or set eval_strategy: no")

@@ -13,10 +13,12 @@ import torch
 
 from lmforge.train.losses import (
     kto_loss,
+    ld_sequence_log_probs,
     pairwise_reward_loss,
     preference_loss,
     reward_accuracy,
     sequence_log_probs,
+    token_log_probs,
 )
 from lmforge.train.trainer import LmforgeTrainer
 
@@ -90,10 +92,19 @@ class DPOTrainer(_StageTrainer):
         unwrapped = self.accelerator.unwrap_model(self.model)
         return self.model, unwrapped.disable_adapter()
 
-    def _logps(self, model, inputs):
+    def _logps(self, model, inputs, *, length_desensitized: bool = False):
+        """Summed log-probs of each row's loss tokens, their counts and mean logits. With ld_alpha set, the
+        policy's pair log-probs are LD-DPO's (the tail of the longer reply weighted by ld_alpha)."""
         logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
                        use_cache=False).logits
-        logps, counts = sequence_log_probs(logits, inputs["labels"])
+        ld_alpha = self.lmforge_config.finetuning.ld_alpha
+        if length_desensitized and ld_alpha is not None:
+            token_logps, token_mask = token_log_probs(logits, inputs["labels"])
+            (c_lp, r_lp), (c_m, r_m) = token_logps.chunk(2), token_mask.chunk(2)
+            logps = torch.cat(ld_sequence_log_probs(c_lp, c_m, r_lp, r_m, ld_alpha))
+            counts = token_mask.sum(-1)
+        else:
+            logps, counts = sequence_log_probs(logits, inputs["labels"])
         mask = inputs["labels"][:, 1:] != -100
         mean_logits = (logits[:, :-1].float().mean(-1) * mask).sum(-1) / mask.sum(-1).clamp(min=1)
         return logps, counts, mean_logits
@@ -101,7 +112,7 @@ class DPOTrainer(_StageTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         f = self.lmforge_config.finetuning
         self._count_tokens(inputs)
-        logps, counts, mean_logits = self._logps(model, inputs)
+        logps, counts, mean_logits = self._logps(model, inputs, length_desensitized=True)
         pc, pr = logps.chunk(2)
         nc, nr = counts.chunk(2)
         rc = rr = None
