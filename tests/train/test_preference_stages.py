@@ -75,3 +75,17 @@ def test_ld_alpha_desensitizes_the_longer_reply(tmp_path):
     assert abs(plain[0]["rewards/margins"]) < 1e-5
     assert abs(ld[0]["rewards/margins"]) > 1e-3
     assert ld[0]["logps/chosen"] != pytest.approx(plain[0]["logps/chosen"])
+
+
+def test_precomputed_reference_logps_give_the_same_training(tmp_path, capfd):
+    """precompute_ref_logps: one reference pass before training gives the same losses as a reference forward
+    pass every step (the reference does not change during training)."""
+    live = _train(tmp_path / "live", "dpo", "dpo_en_demo", "max_steps=4", "learning_rate=5e-3",
+                  "disable_shuffling=true")
+    pre = _train(tmp_path / "pre", "dpo", "dpo_en_demo", "max_steps=4", "learning_rate=5e-3",
+                 "disable_shuffling=true", "precompute_ref_logps=true")
+    assert "precomputed reference log-probs of 16 pairs" in capfd.readouterr().err
+    live_loss = [e["loss"] for e in live if "loss" in e]
+    pre_loss = [e["loss"] for e in pre if "loss" in e]
+    assert len(live_loss) == 4
+    assert pre_loss == pytest.approx(live_loss, rel=1e-4, abs=1e-6)

@@ -55,6 +55,9 @@ class PreferenceArguments:
     ppo_score_norm: bool = arg(False, "PPO: normalise scores.")
     ppo_target: float = arg(6.0, "PPO: target KL for adaptive KL control.")
     ppo_whiten_rewards: bool = arg(False, "PPO: whiten rewards.")
+    precompute_ref_logps: bool = arg(
+        False, "dpo: compute the reference log-probs once, before training, instead of a reference forward "
+        "pass every step (lmforge extension; faster when the data is seen more than once).")
     ref_model: str | None = arg(None, "Reference model for DPO/KTO/PPO (default: the policy without adapters).")
     ref_model_adapters: str | None = arg(None, "Adapters of the reference model.")
     ref_model_quantization_bit: int | None = arg(None, "Quantisation bits of the reference model.")

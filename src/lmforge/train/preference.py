@@ -7,6 +7,7 @@ pure functions of `losses.py`; this module only computes log-probs / rewards and
 from __future__ import annotations
 
 import contextlib
+import logging
 from collections import defaultdict
 
 import torch
@@ -92,6 +93,33 @@ class DPOTrainer(_StageTrainer):
         unwrapped = self.accelerator.unwrap_model(self.model)
         return self.model, unwrapped.disable_adapter()
 
+    @torch.no_grad()
+    def _reference_logps(self, inputs) -> torch.Tensor:
+        ref_model, ctx = self._reference_context()
+        with ctx:
+            return self._logps(ref_model, inputs)[0]
+
+    def with_reference_logps(self, dataset):
+        """precompute_ref_logps: one pass of the reference model over the data, before training; the
+        log-probs become the columns ref_chosen_logps / ref_rejected_logps that compute_loss reads."""
+        from tqdm import tqdm
+
+        if self.lmforge_config.finetuning.pref_loss in REFERENCE_FREE:
+            return dataset
+        was_training = self.model.training
+        self.model.eval()
+        chosen, rejected = [], []
+        size = self.args.per_device_eval_batch_size
+        for start in tqdm(range(0, len(dataset), size), desc="Reference log-probs", unit="batch"):
+            rows = [dataset[i] for i in range(start, min(start + size, len(dataset)))]
+            batch = self._prepare_inputs(self.data_collator(rows))
+            c, r = self._reference_logps(batch).float().cpu().chunk(2)
+            chosen += c.tolist()
+            rejected += r.tolist()
+        self.model.train(was_training)
+        logging.getLogger(__name__).info("precomputed reference log-probs of %d pairs", len(chosen))
+        return dataset.add_column("ref_chosen_logps", chosen).add_column("ref_rejected_logps", rejected)
+
     def _logps(self, model, inputs, *, length_desensitized: bool = False):
         """Summed log-probs of each row's loss tokens, their counts and mean logits. With ld_alpha set, the
         policy's pair log-probs are LD-DPO's (the tail of the longer reply weighted by ld_alpha)."""
@@ -116,11 +144,10 @@ class DPOTrainer(_StageTrainer):
         pc, pr = logps.chunk(2)
         nc, nr = counts.chunk(2)
         rc = rr = None
-        if f.pref_loss not in REFERENCE_FREE:
-            ref_model, ctx = self._reference_context()
-            with torch.no_grad(), ctx:
-                ref_logps, _, _ = self._logps(ref_model, inputs)
-            rc, rr = ref_logps.chunk(2)
+        if "ref_logps" in inputs:
+            rc, rr = inputs["ref_logps"].to(logps.device).chunk(2)
+        elif f.pref_loss not in REFERENCE_FREE:
+            rc, rr = self._reference_logps(inputs).chunk(2)
         losses, chosen_rewards, rejected_rewards = preference_loss(
             pc, pr, rc, rr, loss_type=f.pref_loss, beta=f.pref_beta, label_smoothing=f.dpo_label_smoothing,
             simpo_gamma=f.simpo_gamma, chosen_lengths=nc, rejected_lengths=nr)
