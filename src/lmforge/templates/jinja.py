@@ -28,20 +28,26 @@ from typing import Any
 
 from lmforge.data.conversation import Conversation
 from lmforge.errors import TemplateError
-from lmforge.templates.core import Segment, Template, Thinking
+from lmforge.templates.core import Segment, Template, Thinking, with_default_system
 from lmforge.templates.tools import get_tool_format
 
 _PROBE_Q, _PROBE_A = "lmforge probe question", "lmforge probe answer"
 
 
 def sniff_tool_format(source: str) -> str | None:
-    """The tool format a chat template writes, recognised by its markers."""
+    """The tool format a chat template writes, recognised by its markers (most specific first)."""
+    if "<seed:tool_call>" in source:
+        return "seed_oss"
+    if "<arg_key>" in source:
+        return "glm4_moe"
     if "<tool_call>" in source:
         return "qwen"
     if "[TOOL_CALLS]" in source:
         return "mistral"
     if "可用工具" in source:
         return "glm4"
+    if "<|python_start|>" in source:
+        return "llama4"
     if "ipython" in source and '"parameters"' in source:
         return "llama3"
     return None
@@ -78,7 +84,9 @@ class JinjaTemplate(Template):
 
     def chat_template(self) -> str:
         source = self.tokenizer.chat_template
-        return source.get("default") if isinstance(source, dict) else source
+        return with_default_system(
+            source.get("default") if isinstance(source, dict) else source, self.default_system
+        )
 
     def validate(self, conv: Conversation) -> None:
         pass  # the tokenizer's template decides what it accepts (it raises, we re-raise as TemplateError)
@@ -90,20 +98,31 @@ class JinjaTemplate(Template):
     ) -> str:
         if not messages:
             return ""
+        # enable_thinking=None means "the template's default": leave it undefined (GLM-4.5 reads a defined
+        # None as thinking off)
+        switches = {} if enable_thinking is None else {"enable_thinking": enable_thinking}
         try:
             return self.tokenizer.apply_chat_template(
-                messages,
-                tools=tools,
-                tokenize=False,
-                add_generation_prompt=add_generation_prompt,
-                enable_thinking=enable_thinking,
+                messages, tools=tools, tokenize=False, add_generation_prompt=add_generation_prompt, **switches
             )
         except Exception as e:  # jinja2's TemplateError from raise_exception, or the template's own bug
             raise TemplateError(f"the tokenizer's chat template rejected the conversation: {e}") from e
 
+    def with_system(self, conv: Conversation) -> Conversation:
+        """The conversation with `default_system` as its system prompt when it has none."""
+        if conv.system is None and self.default_system is not None:
+            return dataclasses.replace(conv, system=self.default_system)
+        return conv
+
+    def render_prompt(self, conv: Conversation, *, enable_thinking: bool | None = True) -> str:
+        """One rendering with a generation prompt (render() renders once per message to find the replies)."""
+        conv = self.with_system(conv)
+        return self._apply(conv.to_openai(), conv.tools, True, enable_thinking)
+
     def render(
         self, conv: Conversation, *, add_generation_prompt: bool = False, enable_thinking: bool | None = True
     ) -> list[Segment]:
+        conv = self.with_system(conv)
         msgs = conv.to_openai()
         offset = len(msgs) - len(conv.messages)  # 1 when a system message leads
 

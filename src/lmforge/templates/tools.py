@@ -132,11 +132,40 @@ class Llama3(ToolFormat):
         return ("", [call]) if call is not None else (text, [])
 
 
+class Llama4Tools(Llama3):
+    """Llama 4: Llama 3.1's tool list and call objects; the calls of a message follow its text, which sits
+    between <|python_start|> and <|python_end|>. Parallel calls and text beside calls are allowed."""
+
+    name = "llama4"
+    parallel_calls = True
+    text_with_calls = True
+    _CALLS = re.compile(r"\s*<\|python_start\|>(.*?)<\|python_end\|>(.*)", re.DOTALL)
+
+    def parse(self, text):
+        match = self._CALLS.fullmatch(text)
+        if not match:
+            return text, []
+        calls: list[ToolCall] = []
+        decoder, rest = json.JSONDecoder(), match.group(2).strip()
+        while rest:
+            try:
+                obj, end = decoder.raw_decode(rest)
+            except json.JSONDecodeError:
+                return text, []
+            call = _call(obj, args_key="parameters")
+            if call is None:
+                return text, []
+            calls.append(call)
+            rest = rest[end:].lstrip()
+        return (match.group(1).strip(), calls) if calls else (text, [])
+
+
 class Mistral(ToolFormat):
     """Mistral v3 tokenizer: [AVAILABLE_TOOLS] before the last user message, [TOOL_CALLS] with 9-char ids."""
 
     name = "mistral"
     text_with_calls = False
+    gap = " "  # after [AVAILABLE_TOOLS] and [TOOL_CALLS]
 
     def tools_text(self, tools):
         def one(tool: dict) -> str:
@@ -150,14 +179,14 @@ class Mistral(ToolFormat):
             return '{"type": "function", "function": {' + ", ".join(fields) + "}}"
 
         listed = ", ".join(one(t) for t in tools)
-        return "[AVAILABLE_TOOLS] [" + listed + ("]" if tools else "") + "[/AVAILABLE_TOOLS]"
+        return f"[AVAILABLE_TOOLS]{self.gap}[" + listed + ("]" if tools else "") + "[/AVAILABLE_TOOLS]"
 
     def calls_text(self, calls, ids):
         items = [
             tojson({"name": c.name, "arguments": c.arguments})[:-1] + f', "id": "{i}"}}'
             for c, i in zip(calls, ids, strict=True)
         ]
-        return "[TOOL_CALLS] [" + ", ".join(items) + "]"
+        return f"[TOOL_CALLS]{self.gap}[" + ", ".join(items) + "]"
 
     def parse(self, text):
         head, marker, payload = text.partition("[TOOL_CALLS]")
@@ -171,6 +200,13 @@ class Mistral(ToolFormat):
         if not calls or None in calls:
             return text, []
         return head.strip(), calls
+
+
+class MistralTekken(Mistral):
+    """Mistral's format for the "v3 tekken" tokenizer (Ministral-8B, Mistral-Nemo): no space after the tags.
+    Chosen by the `ministral` template; `tool_format: mistral` selects the spaced v3 form."""
+
+    gap = ""
 
 
 class GLM4(ToolFormat):
@@ -208,7 +244,139 @@ class GLM4(ToolFormat):
         return "".join(content).strip() if calls else text, calls
 
 
-TOOL_FORMATS: dict[str, ToolFormat] = {f.name: f for f in (Hermes(), Llama3(), Mistral(), GLM4())}
+class GLM45(ToolFormat):
+    """GLM-4.5 / 4.6: Hermes-like tool list; a call is `<tool_call>{name}` then one `<arg_key>` / `<arg_value>`
+    pair per argument (strings as they are, other values as JSON). Parsing reads a value as JSON when it is
+    valid JSON, so a string argument that looks like a number or `true` comes back as one."""
+
+    name = "glm4_moe"
+    _CALL = re.compile(r"<tool_call>([^\n<]*)\n?(.*?)</tool_call>", re.DOTALL)
+    _ARG = re.compile(r"<arg_key>(.*?)</arg_key>\s*<arg_value>(.*?)</arg_value>", re.DOTALL)
+
+    def tools_text(self, tools):
+        listed = "".join(tojson(t) + "\n" for t in tools)
+        return (
+            "# Tools\n\nYou may call one or more functions to assist with the user query.\n\n"
+            "You are provided with function signatures within <tools></tools> XML tags:\n<tools>\n"
+            f"{listed}</tools>\n\n"
+            "For each function call, output the function name and arguments within the following XML format:\n"
+            "<tool_call>{function-name}\n<arg_key>{arg-key-1}</arg_key>\n<arg_value>{arg-value-1}</arg_value>\n"
+            "<arg_key>{arg-key-2}</arg_key>\n<arg_value>{arg-value-2}</arg_value>\n...\n</tool_call>"
+        )
+
+    def calls_text(self, calls, ids):
+        def value(v: Any) -> str:
+            return v if isinstance(v, str) else tojson(v)
+
+        return "\n".join(
+            f"<tool_call>{c.name}\n"
+            + "".join(
+                f"<arg_key>{k}</arg_key>\n<arg_value>{value(v)}</arg_value>\n" for k, v in c.arguments.items()
+            )
+            + "</tool_call>"
+            for c in calls
+        )
+
+    def parse(self, text):
+        calls: list[ToolCall] = []
+
+        def value(v: str) -> Any:
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError:
+                return v
+
+        def take(match: re.Match) -> str:
+            name = match.group(1).strip()
+            if not name:
+                return match.group(0)
+            calls.append(ToolCall(name, {k.strip(): value(v) for k, v in self._ARG.findall(match.group(2))}))
+            return ""
+
+        content = self._CALL.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
+class SeedOSS(ToolFormat):
+    """Seed-OSS: each function listed as a Python signature with a docstring; a call is
+    `<seed:tool_call>\\n<function=NAME>\\n<parameter=KEY>VALUE</parameter>...`, values that are not strings
+    written as Python's str() writes them (the template's `|string`). Parsing reads a value back as a Python
+    literal when it is one, so a string argument that looks like a number comes back as one."""
+
+    name = "seed_oss"
+    _PY = {"string": "str", "number": "int", "integer": "int", "boolean": "bool", "array": "list"}
+    _CALL = re.compile(
+        r"<seed:tool_call>\s*<function=([^>\n]+)>(.*?)</function>\s*</seed:tool_call>", re.DOTALL
+    )
+    _ARG = re.compile(r"<parameter=([^>\n]+)>(.*?)</parameter>", re.DOTALL)
+
+    def tools_text(self, tools):
+        return "".join(self._function(t["function"]) for t in tools if t.get("type") == "function") + (
+            "\n工具调用请遵循如下格式:\n<seed:tool_call>\n<function=example_function_name>\n"
+            "<parameter=example_parameter_1>value_1</parameter>\n<parameter=example_parameter_2>This is the value "
+            "for the second parameter\nthat can span\nmultiple lines</parameter>\n</function>\n</seed:tool_call>\n"
+        )
+
+    def _function(self, fn: dict) -> str:
+        params = (fn.get("parameters") or {}).get("properties") or {}
+        required = (fn.get("parameters") or {}).get("required") or []
+        returns = ((fn.get("returns") or {}).get("properties")) or {}
+        signature = ",".join(f"{k}: {self._type(v)}" for k, v in params.items())
+        doc = f"    {(fn.get('description') or '').strip()}\n\n"
+        if params:
+            doc += "    Args:" + "".join(
+                f"\n    - {k} ({self._type(v)}) [{'必填' if k in required else '选填'}]: "
+                + (v.get("description") or "")
+                for k, v in params.items()
+            )
+        if returns:
+            doc += "\n    Returns:" + "".join(
+                f"\n    - {k} ({self._type(v)}): {v.get('description') or ''}" for k, v in returns.items()
+            )
+        doc += '\n    """' if returns else '\n\n    """'
+        return f'\n\nFunction:\ndef {fn["name"]}({signature}):\n    """\n{doc}'
+
+    def _type(self, spec: dict) -> str:
+        return self._PY.get(spec.get("type"), "Any")
+
+    def calls_text(self, calls, ids):
+        def value(v: Any) -> str:
+            return v if isinstance(v, str) else str(v)
+
+        return "\n".join(
+            f"<seed:tool_call>\n<function={c.name}>\n"
+            + "".join(f"<parameter={k}>{value(v)}</parameter>\n" for k, v in c.arguments.items())
+            + "</function>\n</seed:tool_call>"
+            for c in calls
+        )
+
+    def parse(self, text):
+        import ast
+
+        calls: list[ToolCall] = []
+
+        def value(v: str) -> Any:
+            try:
+                return ast.literal_eval(v)
+            except (ValueError, SyntaxError, MemoryError, RecursionError):
+                return v
+
+        def take(match: re.Match) -> str:
+            calls.append(
+                ToolCall(
+                    match.group(1).strip(),
+                    {k.strip(): value(v) for k, v in self._ARG.findall(match.group(2))},
+                )
+            )
+            return ""
+
+        content = self._CALL.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
+TOOL_FORMATS: dict[str, ToolFormat] = {
+    f.name: f for f in (Hermes(), Llama3(), Llama4Tools(), Mistral(), GLM4(), GLM45(), SeedOSS())
+}
 
 
 def get_tool_format(name: str) -> ToolFormat:

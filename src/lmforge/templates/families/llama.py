@@ -1,4 +1,5 @@
-"""Llama 2 chat (`llama2`) and Llama 3.x instruct (`llama3`, rendered as the Llama 3.1 template).
+"""Llama 2 chat (`llama2`), Llama 3.x instruct (`llama3`, rendered as the Llama 3.1 template) and Llama 4
+instruct (`llama4`).
 
 Llama 3.1's official template, mirrored here: a system turn is always present (it carries the knowledge
 cutoff and the fixed date "26 Jul 2024"); with tools it starts with "Environment: ipython" and the tool
@@ -54,6 +55,58 @@ register(
         trim=("assistant",),
         tool_format=get_tool_format("llama3"),
         official="llama3.1.jinja",
+    )
+)
+
+
+L4_HEADER = "<|header_start|>{role}<|header_end|>\n\n"
+
+
+class Llama4(Llama3):
+    """Llama 4: Llama 3.1's tool placement with other header tokens and `<|eot|>`. A system turn only when the
+    conversation has a system prompt (no dates); only the system prompt and the first user message of a
+    conversation with tools are stripped; a tool-call message is `<|python_start|>{text}<|python_end|>`
+    followed by its calls' JSON objects, so text beside calls and parallel calls are allowed."""
+
+    def render_start(self, out: _Out, ctx: Ctx) -> None:
+        out.prompt(self.prefix)
+        if ctx.system is not None:
+            env = "Environment: ipython\n" if ctx.tools is not None else ""
+            out.prompt(L4_HEADER.format(role="system") + env + ctx.system.strip() + self.end_of_turn)
+
+    def render_user(self, out: _Out, ctx: Ctx, i: int) -> None:
+        content = ctx.messages[i].content
+        if i == 0 and ctx.tools is not None:
+            content = self.tool_format.tools_text(ctx.tools) + content.strip()
+        out.prompt(L4_HEADER.format(role="user") + content + self.end_of_turn)
+
+    def reply_text(self, ctx: Ctx, i: int) -> str:
+        m = ctx.messages[i]
+        if not m.tool_calls:
+            return m.content
+        calls = self.tool_format.calls_text(m.tool_calls, [])
+        return "<|python_start|>" + m.content + "<|python_end|>" + calls
+
+    def render_tool(self, out: _Out, ctx: Ctx, i: int) -> None:
+        out.prompt(L4_HEADER.format(role="ipython") + tojson(ctx.messages[i].content) + self.end_of_turn)
+
+
+register(
+    Llama4(
+        "llama4",
+        prefix="{bos}",
+        assistant=L4_HEADER.format(role="assistant"),
+        end_of_turn="<|eot|>",
+        stop_words=["<|eot|>", "<|eom|>"],
+        special_tokens=(
+            "<|header_start|>",
+            "<|header_end|>",
+            "<|eot|>",
+            "<|python_start|>",
+            "<|python_end|>",
+        ),
+        tool_format=get_tool_format("llama4"),
+        official="llama4.jinja",
     )
 )
 

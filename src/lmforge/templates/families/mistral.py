@@ -1,4 +1,7 @@
-"""Mistral-7B-Instruct v0.3 (`mistral`): `<s>[INST] ...[/INST] answer</s>`, [AVAILABLE_TOOLS]/[TOOL_CALLS].
+"""Mistral-7B-Instruct v0.3 (`mistral`): `<s>[INST] ...[/INST] answer</s>`, [AVAILABLE_TOOLS]/[TOOL_CALLS];
+Ministral-8B-Instruct-2410 (`ministral`, also Mistral-Nemo-Instruct-2407): the same template for the "v3
+tekken" tokenizer, without the spaces after `[INST]`, `[TOOL_CALLS]`, `[AVAILABLE_TOOLS]`, `[TOOL_RESULTS]`
+and before the answer, and without stripping the answer.
 
 The official template, mirrored here: roles must alternate user/assistant (tool calls and results aside);
 the system prompt is prepended to the user message *if it is the last message*; the tool list goes right
@@ -14,8 +17,8 @@ deterministic ids (a hash of position, name and arguments); `official_messages` 
 from __future__ import annotations
 
 from lmforge.data.conversation import Conversation
-from lmforge.templates.core import Ctx, Template, _Out, call_ids, register, result_ids
-from lmforge.templates.tools import get_tool_format
+from lmforge.templates.core import Ctx, Template, _Out, call_ids, fill, register, result_ids
+from lmforge.templates.tools import MistralTekken, get_tool_format
 
 
 class Mistral(Template):
@@ -29,13 +32,10 @@ class Mistral(Template):
             out.prompt(self.tool_format.tools_text(ctx.tools))
         if i == len(ctx.messages) - 1 and ctx.system is not None:
             content = ctx.system + "\n\n" + content
-        out.prompt(f"[INST] {content}[/INST]")
+        out.prompt(fill(self.user, content))
 
     def render_tool(self, out: _Out, ctx: Ctx, i: int) -> None:
-        call_id = result_ids(ctx.messages)[i]
-        out.prompt(
-            f'[TOOL_RESULTS] {{"content": {ctx.messages[i].content}, "call_id": "{call_id}"}}[/TOOL_RESULTS]'
-        )
+        out.prompt(fill(self.tool.replace("{call_id}", result_ids(ctx.messages)[i]), ctx.messages[i].content))
 
     def official_messages(self, conv: Conversation) -> list[dict]:
         messages = conv.to_openai()
@@ -49,17 +49,32 @@ class Mistral(Template):
         return messages
 
 
+_MISTRAL = dict(
+    prefix="{bos}",
+    end_of_turn="{eos}",
+    stop_words=["{eos}"],
+    alternate=True,
+    final_reply_as_generated=True,
+)
 register(
     Mistral(
         "mistral",
-        prefix="{bos}",
+        user="[INST] {content}[/INST]",
         reply=" {content}",
-        end_of_turn="{eos}",
-        stop_words=["{eos}"],
+        tool='[TOOL_RESULTS] {"content": {content}, "call_id": "{call_id}"}[/TOOL_RESULTS]',
         trim=("assistant",),
-        alternate=True,
-        final_reply_as_generated=True,
         tool_format=get_tool_format("mistral"),
         official="mistral-v0.3.jinja",
+        **_MISTRAL,
+    )
+)
+register(
+    Mistral(
+        "ministral",
+        user="[INST]{content}[/INST]",
+        tool='[TOOL_RESULTS]{"content": {content}, "call_id": "{call_id}"}[/TOOL_RESULTS]',
+        tool_format=MistralTekken(),
+        official="ministral-8b.jinja",
+        **_MISTRAL,
     )
 )

@@ -1,4 +1,5 @@
-"""Qwen2 / Qwen2.5 (`qwen`) and Qwen3 (`qwen3`, `qwen3_nothink`): ChatML with Hermes tool calls.
+"""Qwen2 / Qwen2.5 (`qwen`), Qwen3 hybrid (`qwen3`) and Qwen3 Instruct-2507 (`qwen3_nothink`): ChatML with
+Hermes tool calls.
 
 Qwen3's official template, mirrored here:
 - reasoning comes from Message.reasoning, else from inline `<think>...</think>` in the content;
@@ -7,6 +8,13 @@ Qwen3's official template, mirrored here:
   in training their reasoning is dropped (the official rendering) and their answers are still trained;
 - enable_thinking=False only changes the generation prompt (it gains an empty think block). When the final
   reply's block is that same empty block, it is prompt, not trained: training == inference with thinking off.
+
+`qwen3_nothink` is the template of the Qwen3 Instruct-2507 models (Qwen3-4B/30B-A3B/235B-A22B-Instruct-2507),
+the models LLaMA-Factory's examples pair it with: Qwen2.5's format without a default system prompt and with
+no think blocks at all (LLaMA-Factory's own `qwen3_nothink` renders the same). It has no reasoning format, so
+Message.reasoning is rejected and inline `<think>` text is plain content. To train the hybrid Qwen3 models
+(Qwen3-8B, ...) with thinking off, use `qwen3` with `enable_thinking: false`: that renders the hybrid
+template's empty `<think>\\n\\n</think>\\n\\n` blocks, which those models expect.
 """
 
 from __future__ import annotations
@@ -65,16 +73,6 @@ class Qwen3(Qwen):
         out.prompt(self.assistant + ("" if ctx.thinking else EMPTY_THINK))
 
 
-class Qwen3NoThink(Qwen3):
-    """The Qwen3 hybrid model with thinking always off (enable_thinking=False whatever the caller says)."""
-
-    def render(self, conv, *, add_generation_prompt=False, enable_thinking=True):
-        return super().render(conv, add_generation_prompt=add_generation_prompt, enable_thinking=False)
-
-    def chat_template(self) -> str:
-        return "{%- set enable_thinking = false %}\n" + super().chat_template()
-
-
 HERMES = get_tool_format("qwen")
 register(
     Qwen(
@@ -87,6 +85,4 @@ register(
 )
 _QWEN3 = dict(CHATML, special_tokens=CHATML["special_tokens"] + ("<think>", "</think>"))
 register(Qwen3("qwen3", thinking=Thinking(), tool_format=HERMES, official="qwen3.jinja", **_QWEN3))
-register(
-    Qwen3NoThink("qwen3_nothink", thinking=Thinking(), tool_format=HERMES, official="qwen3.jinja", **_QWEN3)
-)
+register(Qwen("qwen3_nothink", tool_format=HERMES, official="qwen3-instruct-2507.jinja", **CHATML))

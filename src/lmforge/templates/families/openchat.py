@@ -1,0 +1,23 @@
+"""OpenChat 3.5 (`openchat`; openchat-3.5-0106, Starling-LM): `GPT4 Correct User: ...<|end_of_turn|>`.
+
+The official template writes every role as `GPT4 Correct {Role}: {content}<|end_of_turn|>` (a system prompt
+too) and the generation prompt as `GPT4 Correct Assistant:`, so the reply starts with the space the history
+writes after the colon. It has no tool format.
+"""
+
+from lmforge.templates.core import Template, register
+
+register(
+    Template(
+        "openchat",
+        prefix="{bos}",
+        system="GPT4 Correct System: {content}<|end_of_turn|>",
+        user="GPT4 Correct User: {content}<|end_of_turn|>",
+        assistant="GPT4 Correct Assistant:",
+        reply=" {content}",
+        end_of_turn="<|end_of_turn|>",
+        stop_words=["<|end_of_turn|>"],
+        special_tokens=("<|end_of_turn|>",),
+        official="openchat-3.5.jinja",
+    )
+)
