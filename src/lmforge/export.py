@@ -81,7 +81,8 @@ def _template(cfg: Config, tokenizer):
     if cfg.data.template is None and not tokenizer.chat_template:
         return None
     try:
-        template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format)
+        template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format,
+                                default_system=cfg.data.default_system)
     except TemplateError:
         if cfg.data.template is not None:
             raise

@@ -135,7 +135,8 @@ def main(args: list[str]) -> int:
                                               use_fast=m.use_fast_tokenizer, revision=m.model_revision,
                                               token=m.hf_hub_token, trust_remote_code=m.trust_remote_code)
     stage = cfg.finetuning.stage
-    template = None if stage == "pt" else get_template(d.template, tokenizer, d.tool_format)
+    template = None if stage == "pt" else get_template(d.template, tokenizer, d.tool_format,
+                                                       default_system=d.default_system)
     splits = load_datasets(cfg, tokenizer, template, stage)
     shown = splits.train
     if shown is None:
