@@ -114,10 +114,13 @@ def _quantization_config(cfg: Config):
                               bnb_4bit_quant_storage=compute_dtype(cfg))
 
 
-def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "lm"):
+def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "lm", packed: bool = False):
     """The causal LM (head="lm") or a reward model (head="score": the same network with a scalar head on
     the last token, saved in the standard sequence-classification format), with attention backend, dtype,
-    quantisation and gradient checkpointing applied."""
+    quantisation, kernels and gradient checkpointing applied.
+
+    packed=True loads it with lmforge's packed attention (models/attention.py): batches from the
+    padding-free collator then keep every example to itself."""
     from transformers import AutoConfig, AutoModelForCausalLM, AutoModelForSequenceClassification
 
     auto_cls = AutoModelForCausalLM if head == "lm" else AutoModelForSequenceClassification
@@ -136,8 +139,18 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     if margs.rope_scaling:
         _apply_rope_scaling(config, margs.rope_scaling, cfg.data.cutoff_len)
     dtype = compute_dtype(cfg)
-    kwargs: dict[str, Any] = {"config": config, "dtype": dtype,
-                              "attn_implementation": attention_implementation(margs.flash_attn)}
+    attn = attention_implementation(margs.flash_attn)
+    if packed:
+        from lmforge.models.attention import choose_backend, register_packed_attention
+
+        backend = choose_backend(margs.flash_attn)
+        attn = register_packed_attention(backend)
+        log.info("packing: each example attends only to itself (packed attention through %s)", backend)
+    if trainable and margs.enable_liger_kernel:
+        from lmforge.models.kernels import check_liger
+
+        check_liger()  # before the (slow) weights load
+    kwargs: dict[str, Any] = {"config": config, "dtype": dtype, "attn_implementation": attn}
     quant = _quantization_config(cfg)
     if quant is not None:
         kwargs["quantization_config"] = quant
@@ -152,6 +165,10 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     if margs.resize_vocab and model.get_input_embeddings().weight.shape[0] < len(tokenizer):
         model.resize_token_embeddings(len(tokenizer), pad_to_multiple_of=64)
     if trainable:
+        if margs.enable_liger_kernel:
+            from lmforge.models.kernels import apply_liger
+
+            apply_liger(model)
         _prepare_for_training(model, cfg, quantized=quant is not None)
     else:
         model.eval()
@@ -177,17 +194,22 @@ def _apply_rope_scaling(config, kind: str, cutoff_len: int) -> None:
 
 
 def _prepare_for_training(model, cfg: Config, *, quantized: bool) -> None:
+    from lmforge.models.memory import plan_gradient_checkpointing
+
     margs = cfg.model
     model.config.use_cache = False  # a KV cache is useless in training and costs memory
+    plan = plan_gradient_checkpointing(model, cfg)
     if quantized:
         from peft import prepare_model_for_kbit_training
 
-        prepare_model_for_kbit_training(model, use_gradient_checkpointing=not margs.disable_gradient_checkpointing)
-    if not margs.disable_gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
+        prepare_model_for_kbit_training(model, use_gradient_checkpointing=plan.gradient_checkpointing)
+    if plan.gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": margs.use_reentrant_gc})
         # with frozen embeddings (LoRA) the checkpointed blocks need an input that requires grad
         model.enable_input_require_grads()
-        log.info("gradient checkpointing: on (disable_gradient_checkpointing: true turns it off)")
+        log.info("gradient checkpointing: on (%s)", plan.reason)
+    else:
+        log.info("gradient checkpointing: off (%s)", plan.reason)
     if margs.upcast_layernorm:
         for name, param in model.named_parameters():
             if param.ndim == 1 and "norm" in name:

@@ -1,4 +1,9 @@
-"""Batch shapes: encoded examples (lists of ids) -> padded tensors, one collator per stage family."""
+"""Batch shapes: encoded examples (lists of ids) -> tensors, one collator per stage family.
+
+PaddingCollator right-pads a batch into [B, T]. PackedCollator (packing: true) lays the whole batch out as
+ONE row of real tokens, [1, N], with no padding at all, and tells attention where each example starts
+(cu_seq_lens); see data/packing.py and models/attention.py.
+"""
 
 from __future__ import annotations
 
@@ -53,7 +58,11 @@ class PairwiseCollator:
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
         rows = [{"input_ids": f[f"{side}_input_ids"], "labels": f[f"{side}_labels"]}
                 for side in ("chosen", "rejected") for f in features]
-        return PaddingCollator(self.pad_token_id, self.pad_to_multiple_of)(rows)
+        batch = PaddingCollator(self.pad_token_id, self.pad_to_multiple_of)(rows)
+        if "ref_chosen_logps" in features[0]:  # precompute_ref_logps: same order as the rows
+            batch["ref_logps"] = torch.tensor([f[f"ref_{side}_logps"] for side in ("chosen", "rejected")
+                                               for f in features], dtype=torch.float32)
+        return batch
 
 
 @dataclass
@@ -70,3 +79,46 @@ class KTOCollator:
         batch.update({f"kl_{k}": v for k, v in kl.items()})
         batch["kto_tags"] = torch.tensor([bool(f["kto_tags"]) for f in features])
         return batch
+
+
+@dataclass
+class PackedCollator:
+    """Padding-free batches: every example of every feature, back to back in one row [1, N].
+
+    A feature is one example, or a packed row (data/packing.py) whose `position_ids` restart at 0 at every
+    example. Outputs:
+
+    - input_ids, labels, position_ids: [1, N]. The label of each example's first token is set to -100:
+      in the padded layout it is never predicted (the shift drops it), and here it would otherwise be
+      predicted from the previous example's last token.
+    - cu_seq_lens_q / cu_seq_lens_k: int32 [n_examples + 1], the examples' start offsets and N;
+      max_length_q / max_length_k: the longest example. transformers hands these keyword arguments to the
+      attention function (FlashAttentionKwargs), which keeps every example to itself.
+
+    No attention_mask: there is nothing to mask but the example boundaries.
+    """
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        ids, labels, positions = [], [], []
+        for f in features:
+            row = list(f["input_ids"])
+            ids += row
+            labels += list(f["labels"]) if "labels" in f else row
+            positions += list(f["position_ids"]) if f.get("position_ids") is not None else range(len(row))
+        starts = [i for i, p in enumerate(positions) if p == 0]
+        if not starts or starts[0] != 0:
+            raise ValueError("packed features must start an example at position 0")
+        for i in starts:
+            labels[i] = IGNORE_INDEX
+        bounds = starts + [len(ids)]
+        longest = max(b - a for a, b in zip(bounds[:-1], bounds[1:], strict=True))
+        cu = torch.tensor(bounds, dtype=torch.int32)
+        return {
+            "input_ids": torch.tensor([ids], dtype=torch.long),
+            "labels": torch.tensor([labels], dtype=torch.long),
+            "position_ids": torch.tensor([positions], dtype=torch.long),
+            "cu_seq_lens_q": cu,
+            "cu_seq_lens_k": cu.clone(),
+            "max_length_q": longest,
+            "max_length_k": longest,
+        }

@@ -63,6 +63,35 @@ def _stage_parts(stage: str):
     }[stage]
 
 
+def _use_packing(cfg: Config) -> bool:
+    """packing (neat_packing is its alias) for pt / sft: padding-free rows, each example attending only to
+    itself. Generation-based evaluation (predict_with_generate) needs padded prompts, so it turns it off."""
+    if not cfg.data.packing or cfg.finetuning.stage not in ("pt", "sft"):
+        return False
+    if getattr(cfg.training, "predict_with_generate", False):
+        log.warning("packing is off: predict_with_generate evaluates padded prompts")
+        return False
+    return True
+
+
+def _pack_splits(splits, cfg: Config, tokenizer):
+    """Encoded examples -> packed rows (data/packing.py), train and eval alike."""
+    from lmforge.data.packing import pack_dataset
+
+    def pack(ds):
+        return pack_dataset(ds, stage=cfg.finetuning.stage, cutoff_len=cfg.data.cutoff_len,
+                            eos_token_id=tokenizer.eos_token_id, batch_size=cfg.data.preprocessing_batch_size)
+
+    splits.train = pack(splits.train)
+    if isinstance(splits.eval, dict):
+        splits.eval = {name: pack(ds) for name, ds in splits.eval.items()}
+    else:
+        splits.eval = pack(splits.eval)
+    if splits.train is not None and hasattr(splits.train, "__len__"):
+        log.info("packing: %d rows of at most %d tokens", len(splits.train), cfg.data.cutoff_len)
+    return splits
+
+
 def _reference_model(cfg: Config, tokenizer):
     """None when the policy can be its own reference (LoRA: adapter disabled) or no reference is needed."""
     from lmforge.models.adapters import apply_finetuning
@@ -115,15 +144,26 @@ def run_training(cfg: Config) -> dict:
     tokenizer = load_tokenizer(cfg.model)
     template = None
     if stage != "pt" or cfg.data.template or tokenizer.chat_template:
-        template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format)
+        template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format,
+                                default_system=cfg.data.default_system)
         tokenizer.chat_template = template.chat_template()  # saved with every checkpoint and the final model
     splits = load_datasets(cfg, tokenizer, template, stage)
     trainer_cls, collator_cls, head = _stage_parts(stage)
-    model = load_model(cfg, tokenizer, trainable=t.do_train, head=head)
+    packed = _use_packing(cfg)
+    if packed:
+        splits = _pack_splits(splits, cfg, tokenizer)
+    model = load_model(cfg, tokenizer, trainable=t.do_train, head=head, packed=packed)
     model = apply_finetuning(model, cfg, is_trainable=t.do_train)
     extra = {"ref_model": _reference_model(cfg, tokenizer)} if stage in ("dpo", "kto") else {}
 
-    collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
+    if packed:
+        from lmforge.train.collators import PackedCollator
+
+        collator = PackedCollator()
+    else:
+        collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
+    # use_unsloth_gc (LLaMA-Factory's offloaded checkpointing) -> lmforge's activation offload
+    extra["offload_activations"] = bool(getattr(cfg.model, "use_unsloth_gc", False))
     trainer = trainer_cls(model=model, args=t, train_dataset=splits.train, eval_dataset=splits.eval,
                           data_collator=collator, processing_class=tokenizer, lmforge_config=cfg, **extra)
     if t.should_save:
@@ -133,6 +173,8 @@ def run_training(cfg: Config) -> dict:
     # -- train -----------------------------------------------------------------------------------------------
     results: dict = {}
     if t.do_train:
+        if cfg.finetuning.precompute_ref_logps and stage == "dpo":
+            trainer.train_dataset = trainer.with_reference_logps(trainer.train_dataset)
         train_result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_model()
         trainer.save_state()
@@ -146,7 +188,7 @@ def run_training(cfg: Config) -> dict:
                 log.info("loss plot: %s", path)
 
     # -- evaluate --------------------------------------------------------------------------------------------
-    if t.do_eval and splits.eval is not None:
+    if t.do_eval and splits.eval is not None and not t.predict_with_generate:
         metrics = trainer.evaluate()
         if "eval_loss" in metrics:
             metrics["eval_perplexity"] = math.exp(min(metrics["eval_loss"], 50))
@@ -154,6 +196,20 @@ def run_training(cfg: Config) -> dict:
         trainer.save_metrics("eval", metrics)
         results["eval"] = metrics
 
+    # -- predict ---------------------------------------------------------------------------------------------
+    if t.do_predict:
+        if t.predict_with_generate:
+            if trainer.is_world_process_zero():
+                from lmforge.train.predict import predict_with_generate
+
+                model = trainer.accelerator.unwrap_model(trainer.model)
+                results["predict"] = predict_with_generate(model, tokenizer, template, splits.eval, cfg)
+        else:
+            output = trainer.predict(splits.eval, metric_key_prefix="predict")
+            trainer.log_metrics("predict", output.metrics)
+            trainer.save_metrics("predict", output.metrics)
+            results["predict"] = output.metrics
+
     if trainer.is_world_process_zero() and t.should_save:
-        (Path(t.output_dir) / "data_stats.json").write_text(json.dumps(splits.stats, indent=2, default=str))
+        (Path(t.output_dir) / "data_stats.json").write_text(json.dumps(splits.stats.to_dict(), indent=2))
     return results

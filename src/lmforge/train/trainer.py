@@ -18,7 +18,7 @@ from transformers import Seq2SeqTrainer, TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from lmforge.config import Config, save_config
-from lmforge.train.losses import causal_lm_loss
+from lmforge.train.losses import IGNORE_INDEX, _normaliser, causal_lm_loss, chunked_linear_cross_entropy
 
 log = logging.getLogger(__name__)
 
@@ -28,25 +28,124 @@ CONFIG_NAME = "lmforge_config.yaml"
 class LmforgeTrainer(Seq2SeqTrainer):
     """Seq2SeqTrainer (for predict_with_generate) + lmforge's loss, LoRA+ groups and atomic checkpoints."""
 
-    def __init__(self, *args, lmforge_config: Config, **kwargs):
+    def __init__(self, *args, lmforge_config: Config, head_loss: bool | None = None,
+                 offload_activations: bool = False, **kwargs):
+        """head_loss: compute the training loss from the last hidden state with the head fused into the
+        cross-entropy (never materialising [tokens, vocab] logits): None = whenever the model allows it
+        (see _loss_head), False = always from the model's logits (the reference path).
+        offload_activations: keep what the forward saves for backward (with gradient checkpointing: each
+        layer's input) in pinned CPU memory instead of on the GPU (models/memory.py)."""
         super().__init__(*args, **kwargs)
         self.lmforge_config = lmforge_config
         # our compute_loss normalises by the token count of the whole accumulated batch (num_items_in_batch)
         self.model_accepts_loss_kwargs = True
         self._tokens_since_log = 0
         self._last_log_time: float | None = None
+        self._head_loss = head_loss
+        self._head: tuple | None = None  # (decoder module, lm_head weight) once known
+        self._head_checked = False
+        self._offload = offload_activations and torch.cuda.is_available()
+        if self._offload:
+            log.info("activation offload: tensors saved for backward are kept in pinned CPU memory")
+        self._report_speed_choices()
+
+    def _report_speed_choices(self) -> None:
+        cfg, args = self.lmforge_config, self.args
+        if (args.bf16 or args.fp16) and cfg.finetuning.finetuning_type == "lora":
+            from lmforge.models.kernels import skip_lora_input_casts
+
+            n = skip_lora_input_casts(self.model)
+            log.info("LoRA: %d layers skip the exact float32 round trip of their input under autocast", n)
+        log.info("torch.compile: %s", "on" if args.torch_compile else "off (torch_compile: true turns it on)")
 
     # -- loss ------------------------------------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         labels = inputs.pop("labels")
-        if model.training and "attention_mask" in inputs:
-            self._tokens_since_log += int(inputs["attention_mask"].sum())
-        outputs = model(**inputs, use_cache=False)
-        loss = causal_lm_loss(outputs.logits, labels, num_items_in_batch=num_items_in_batch)
+        if model.training:
+            mask = inputs.get("attention_mask")
+            self._tokens_since_log += int(mask.sum()) if mask is not None else inputs["input_ids"].numel()
+        with self._saved_tensors_context(model):
+            loss = None
+            if model.training and not return_outputs and self._loss_head(model) is not None:
+                loss = self._head_fused_loss(model, inputs, labels, num_items_in_batch)
+            if loss is None:
+                outputs = model(**inputs, use_cache=False)
+                loss = causal_lm_loss(outputs.logits, labels, num_items_in_batch=num_items_in_batch)
         if num_items_in_batch is not None and self.args.average_tokens_across_devices:
             # num_items_in_batch counts every process's tokens; DDP averages gradients over processes
             loss = loss * self.accelerator.num_processes
         return (loss, outputs) if return_outputs else loss
+
+    def _saved_tensors_context(self, model):
+        import contextlib
+
+        if self._offload and model.training and torch.is_grad_enabled():
+            from lmforge.models.memory import OffloadedActivations
+
+            return OffloadedActivations()
+        return contextlib.nullcontext()
+
+    def _loss_head(self, model) -> tuple | None:
+        """(decoder, lm_head weight) when the logits are exactly decoder_output @ weight.T, else None.
+
+        Needs: a bias-free nn.Linear head (not LoRA-wrapped), no logit soft-capping or scaling in the
+        config, a forward that takes logits_to_keep, and a full (unsharded) weight. The first training
+        step also checks the identity numerically on the last position (see _head_fused_loss)."""
+        if self._head_loss is False:
+            return None
+        if self._head is None:
+            self._head = self._find_head(model) or ()
+            if not self._head:
+                self._head_loss = False
+                log.info("loss: cross-entropy on the model's logits (this head cannot be fused)")
+        return self._head or None
+
+    def _find_head(self, model) -> tuple | None:
+        import inspect
+
+        from peft import PeftModel
+
+        inner = self.accelerator.unwrap_model(model)
+        if isinstance(inner, PeftModel):
+            inner = inner.get_base_model()
+        config = getattr(inner, "config", None)
+        if any(getattr(config, k, None) for k in ("final_logit_softcapping", "logit_scale", "logits_scaling")):
+            return None
+        head = inner.get_output_embeddings() if hasattr(inner, "get_output_embeddings") else None
+        decoder = getattr(inner, "base_model", inner)
+        if type(head) is not torch.nn.Linear or head.bias is not None or decoder is inner:
+            return None
+        if "logits_to_keep" not in inspect.signature(inner.forward).parameters:
+            return None
+        if head.weight.dim() != 2 or head.weight.shape[1] != getattr(config, "hidden_size", -1):
+            return None  # sharded (FSDP / ZeRO-3) or unusual
+        return decoder, head.weight
+
+    def _head_fused_loss(self, model, inputs, labels, num_items_in_batch):
+        decoder, weight = self._head
+        captured: list = []
+
+        def keep_hidden(module, args, output):
+            captured.append(output[0] if isinstance(output, tuple) else output.last_hidden_state)
+
+        handle = decoder.register_forward_hook(keep_hidden)
+        try:
+            # logits_to_keep=1: the model projects only the last position (checked below, then unused)
+            outputs = model(**inputs, use_cache=False, logits_to_keep=1)
+        finally:
+            handle.remove()
+        hidden = captured[-1]
+        if not self._head_checked:
+            self._head_checked = True
+            if not _same_logits(outputs.logits[:, -1], hidden[:, -1], weight):
+                log.warning("loss: this model's logits are not decoder output @ lm_head; using its logits")
+                self._head_loss, self._head = False, ()
+                return None
+            log.info("loss: fused head + cross-entropy (%s), no [tokens, vocab] logits",
+                     "Liger" if self.lmforge_config.model.enable_liger_kernel else "lmforge chunked")
+        if self.lmforge_config.model.enable_liger_kernel:
+            return _liger_loss(hidden, weight, labels, num_items_in_batch)
+        return chunked_linear_cross_entropy(hidden, weight, labels, num_items_in_batch=num_items_in_batch)
 
     # -- optimizer -------------------------------------------------------------------------------------------
     def create_optimizer(self, model=None):
@@ -98,6 +197,25 @@ class LmforgeTrainer(Seq2SeqTrainer):
                 self.state.best_model_checkpoint = str(final.parent / Path(best).name)
             _rotate_checkpoints(final.parent, self.args.save_total_limit, self.state.best_model_checkpoint)
         self.accelerator.wait_for_everyone()
+
+
+def _same_logits(logits: torch.Tensor, hidden: torch.Tensor, weight: torch.Tensor) -> bool:
+    """Is logits == hidden @ weight.T, up to the rounding of the model's dtype?"""
+    with torch.no_grad():
+        # in the model's dtype: a float32 copy of a 151k x 4096 head would cost 2.3 GiB (measured)
+        ref = (hidden @ weight.T).float()
+        err = (logits.float() - ref).abs().max()
+        return bool(err <= 0.02 * ref.abs().max().clamp(min=1.0))
+
+
+def _liger_loss(hidden, weight, labels, num_items_in_batch):
+    from liger_kernel.transformers.functional import liger_fused_linear_cross_entropy
+
+    shifted = labels[:, 1:]
+    mask = shifted != IGNORE_INDEX
+    rows = hidden[:, :-1][mask]  # only positions that carry loss are projected
+    total = liger_fused_linear_cross_entropy(rows, weight, shifted[mask], reduction="sum")
+    return total / _normaliser(num_items_in_batch, mask.sum())
 
 
 def _rotate_checkpoints(run_dir: Path, limit: int | None, keep: str | None) -> None:
