@@ -3,6 +3,7 @@
     python benchmarks/bench_api.py                          # tiny Qwen3 test model, 48 requests per level
     python benchmarks/bench_api.py --requests 96 --max-tokens 64 --concurrency 1,4,8 --max-concurrent 8
     python benchmarks/bench_api.py --model Qwen/Qwen3-0.6B --stream
+    python benchmarks/bench_api.py --shape qwen3-0.6b       # Qwen3-0.6B-shaped, random weights (no download)
     python benchmarks/bench_api.py --torch-threads 1         # one intra-op thread per generation
 
 The server is the real `lmforge api` app (engine, FastAPI, uvicorn) started in this process on a free
@@ -33,6 +34,27 @@ def tiny_model() -> str:
     from fixtures.models import tiny_model_path
 
     return str(tiny_model_path("qwen3"))
+
+
+# Qwen3-0.6B's sizes (its config.json); random weights, bf16, the real Qwen3 tokenizer
+QWEN3_0_6B = dict(hidden_size=1024, num_hidden_layers=28, num_attention_heads=16, num_key_value_heads=8, head_dim=128,
+                  intermediate_size=3072, vocab_size=151936, max_position_embeddings=40960, rope_theta=1000000.0,
+                  rms_norm_eps=1e-6, tie_word_embeddings=True)
+
+
+def shaped_model(out: Path) -> str:
+    import torch
+    from transformers import AutoTokenizer, Qwen3Config, Qwen3ForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(REPO / "tests" / "fixtures" / "tokenizers" / "qwen3")
+    config = Qwen3Config(**QWEN3_0_6B, bos_token_id=tokenizer.bos_token_id, eos_token_id=tokenizer.eos_token_id,
+                         pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(0)
+    with torch.device("cuda" if torch.cuda.is_available() else "cpu"):
+        model = Qwen3ForCausalLM(config).to(torch.bfloat16)
+    model.save_pretrained(out)
+    tokenizer.save_pretrained(out)
+    return str(out)
 
 
 def start_server(model: str, max_concurrent: int):
@@ -86,6 +108,8 @@ def run_level(client, concurrency: int, requests: int, max_tokens: int, stream: 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default=None, help="model folder or hub id (default: the tiny test Qwen3)")
+    parser.add_argument("--shape", choices=["qwen3-0.6b"], default=None,
+                        help="build a randomly initialised model of these sizes instead of --model")
     parser.add_argument("--requests", type=int, default=48, help="requests per concurrency level")
     parser.add_argument("--max-tokens", type=int, default=32, help="new tokens per request")
     parser.add_argument("--concurrency", default="1,8", help="client concurrency levels, comma separated")
@@ -101,10 +125,16 @@ def main() -> None:
 
     if args.torch_threads:
         torch.set_num_threads(args.torch_threads)
-    model = args.model or tiny_model()
+    if args.shape:
+        import tempfile
+
+        model = shaped_model(Path(tempfile.mkdtemp(prefix="lmforge-bench-api-")) / args.shape)
+    else:
+        model = args.model or tiny_model()
     server, url = start_server(model, args.max_concurrent)
     client = openai.OpenAI(base_url=url, api_key="none", max_retries=0, timeout=600)
-    print(f"model {model}; server MAX_CONCURRENT={args.max_concurrent}; {args.max_tokens} new tokens per request; "
+    device = torch.cuda.get_device_name(0) if torch.cuda.is_available() else "cpu"
+    print(f"device {device}; model {model}; server MAX_CONCURRENT={args.max_concurrent}; {args.max_tokens} new tokens per request; "
           f"stream={args.stream}; torch threads {torch.get_num_threads()}, {os.cpu_count()} CPUs")
     print(f"{'concurrency':>11} {'requests':>8} {'seconds':>8} {'requests/s':>10} {'tokens/s':>9}"
           + (f" {'TTFT ms':>8}" if args.stream else ""))

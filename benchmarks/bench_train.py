@@ -5,8 +5,8 @@
 Workload: LoRA SFT (rank 8, all linear layers, lr 1e-4, 1 epoch, bf16) of a Qwen3-8B-shaped model with
 random weights (built on the GPU from a Qwen3Config with the 8B sizes; no download), qwen3 template,
 on the 512 rows of make_bench_data.py (241,668 real tokens at cutoff 2048), or with `--data long` the 16
-rows of make_long_data.py at cutoff 16384 (245,024 tokens). `--model tiny` runs the same code path on a
-two-layer model (a CPU smoke test).
+rows of make_long_data.py at cutoff 16384 (245,024 tokens). `--model 1.7b` / `--model 0.6b` use the Qwen3-1.7B
+/ 0.6B sizes instead; `--model tiny` runs the same code path on a two-layer model (a CPU smoke test).
 
 What runs is lmforge's own training path: load_model (attention backend, Liger, gradient checkpointing
 plan), apply_finetuning (LoRA), data/packing.py, the collators and LmforgeTrainer with its loss. One
@@ -42,8 +42,15 @@ os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 QWEN3_8B = dict(hidden_size=4096, num_hidden_layers=36, num_attention_heads=32, num_key_value_heads=8, head_dim=128,
                 intermediate_size=12288, vocab_size=151936, max_position_embeddings=40960, rope_theta=1000000.0,
                 rms_norm_eps=1e-6, tie_word_embeddings=False)
+# Qwen3-0.6B / 1.7B sizes (their config.json): tied input/output embeddings
+QWEN3_1_7B = dict(QWEN3_8B, hidden_size=2048, num_hidden_layers=28, num_attention_heads=16, intermediate_size=6144,
+                  tie_word_embeddings=True)
+QWEN3_0_6B = dict(QWEN3_8B, hidden_size=1024, num_hidden_layers=28, num_attention_heads=16, intermediate_size=3072,
+                  tie_word_embeddings=True)
 TINY = dict(QWEN3_8B, hidden_size=64, num_hidden_layers=2, num_attention_heads=4, num_key_value_heads=2, head_dim=16,
             intermediate_size=128)
+
+SHAPES = {"8b": QWEN3_8B, "1.7b": QWEN3_1_7B, "0.6b": QWEN3_0_6B, "tiny": TINY}
 
 COMMON = ["stage=sft", "finetuning_type=lora", "lora_rank=8", "lora_target=all", "lora_dropout=0",
           "learning_rate=1e-4", "num_train_epochs=1", "bf16=true", "template=qwen3", "save_strategy=no",
@@ -57,10 +64,10 @@ PRESETS = {
     "packed": ["packing=true", "per_device_train_batch_size=4", "disable_gradient_checkpointing=true"],
     "packed_liger": ["packing=true", "per_device_train_batch_size=4", "disable_gradient_checkpointing=true",
                      "enable_liger_kernel=true"],
-    # the smallest memory: one packed row of 2048 tokens a step, checkpointing, Liger
-    "lean": ["packing=true", "per_device_train_batch_size=1", "disable_gradient_checkpointing=false",
+    # small memory: checkpointing with the saved layer inputs in CPU memory, the input table on the CPU, Liger
+    "lean": ["packing=true", "per_device_train_batch_size=4", "use_unsloth_gc=true", "offload_embedding=true",
              "enable_liger_kernel=true"],
-    "long": ["packing=true", "per_device_train_batch_size=1", "disable_gradient_checkpointing=false",
+    "long": ["packing=true", "per_device_train_batch_size=1", "use_unsloth_gc=true", "offload_embedding=true",
              "enable_liger_kernel=true", "cutoff_len=16384"],
 }
 
@@ -141,13 +148,12 @@ def main() -> None:
     ap.add_argument("preset", choices=sorted(PRESETS))
     ap.add_argument("overrides", nargs="*", help="lmforge config keys, key=value")
     ap.add_argument("--data", choices=["bench", "long"], default=None, help="default: long for preset long")
-    ap.add_argument("--model", choices=["8b", "tiny"], default="8b")
+    ap.add_argument("--model", choices=sorted(SHAPES), default="8b")
     ap.add_argument("--max-steps", type=int, default=None, help="stop early (sweeps); default: 1 epoch")
-    ap.add_argument("--offload", action="store_true",
-                    help="activation offload (LmforgeTrainer(offload_activations=True); use_unsloth_gc once the "
-                         "config accepts it)")
-    ap.add_argument("--single-sdpa", action="store_true",
-                    help="experimental: rows holding one example use causal SDPA (cuDNN first), not varlen")
+    ap.add_argument("--no-prefetch", action="store_true",
+                    help="activation offload brings each saved tensor back only when backward needs it")
+    ap.add_argument("--varlen-only", action="store_true",
+                    help="rows holding one example use the varlen kernel too, not causal SDPA (cuDNN first)")
     ap.add_argument("--name", default=None)
     ap.add_argument("--json", default=None, help="append the result as one JSON line here")
     a = ap.parse_intermixed_args()
@@ -160,18 +166,18 @@ def main() -> None:
     from lmforge.data.packing import pack_examples
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model, load_tokenizer
+    from lmforge.models.memory import offload_input_embedding
     from lmforge.train.collators import PackedCollator, PaddingCollator
     from lmforge.train.trainer import LmforgeTrainer
 
-    if a.single_sdpa:
+    if a.varlen_only:
         import lmforge.models.attention as attention
 
-        attention.SINGLE_SEQUENCE_SDPA = True
+        attention.SINGLE_SEQUENCE_SDPA = False
     cuda = torch.cuda.is_available()
-    sampler = MemorySampler() if cuda else None
     tmp = Path(tempfile.mkdtemp(prefix="lmforge-bench-"))
     data_dir = make_data(data_kind, tmp)
-    model_dir = make_model_dir(tmp, QWEN3_8B if a.model == "8b" else TINY)
+    model_dir = make_model_dir(tmp, SHAPES[a.model])
     argv = [f"model_name_or_path={model_dir}", f"dataset_dir={data_dir}", "dataset=bench_sft",
             f"output_dir={tmp / 'out'}", "cutoff_len=2048", *COMMON, *PRESETS[a.preset], *a.overrides]
     if a.max_steps:
@@ -184,7 +190,7 @@ def main() -> None:
     examples = encode_rows(cfg, tokenizer, data_dir)
     total_tokens = sum(len(e["input_ids"]) for e in examples)
     expected = {"bench": 241_668, "long": 245_024}[data_kind]
-    if a.model == "8b" and total_tokens != expected:
+    if a.model != "tiny" and total_tokens != expected:
         raise SystemExit(f"encoded {total_tokens} tokens, expected {expected}: the encoding changed")
     packed = bool(cfg.data.packing)
     if packed:
@@ -200,7 +206,16 @@ def main() -> None:
     with torch.device("cuda" if cuda else "cpu"):  # random init directly on the GPU
         model = load_model(cfg, tokenizer, packed=packed)
     model = apply_finetuning(model, cfg)
+    if cfg.model.offload_embedding:
+        # `lmforge train` loads on the CPU, so the table never reaches the GPU; here the random build made it
+        # there: move it off and give its memory back before measuring
+        offload_input_embedding(model)
+        if cuda:
+            torch.cuda.empty_cache()
     build_s = time.perf_counter() - t0
+    if cuda:
+        torch.cuda.reset_peak_memory_stats()
+    sampler = MemorySampler() if cuda else None  # peaks of training, from here on
 
     marks: dict[str, float] = {}
 
@@ -213,7 +228,7 @@ def main() -> None:
 
     trainer = LmforgeTrainer(model=model, args=cfg.training, train_dataset=train, data_collator=collator,
                              processing_class=tokenizer, lmforge_config=cfg, callbacks=[Steady()],
-                             offload_activations=a.offload)
+                             offload_activations=cfg.model.use_unsloth_gc and {"prefetch": not a.no_prefetch})
     t1 = time.perf_counter()
     metrics = trainer.train().metrics
     if cuda:
@@ -237,7 +252,8 @@ def main() -> None:
         "max_reserved_gib": round(torch.cuda.max_memory_reserved() / 2**30, 2) if cuda else None,
         "gradient_checkpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
         "attn_implementation": model.config._attn_implementation, "liger": cfg.model.enable_liger_kernel,
-        "offload": a.offload, "single_sdpa": a.single_sdpa, "batch": cfg.training.per_device_train_batch_size, "cutoff": cfg.data.cutoff_len,
+        "offload": cfg.model.use_unsloth_gc, "offload_embedding": cfg.model.offload_embedding,
+        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch, "batch": cfg.training.per_device_train_batch_size, "cutoff": cfg.data.cutoff_len,
         "build_s": round(build_s, 1), "wall_s": round(t_end - t1, 1), "first_loss": losses[:1],
         "last_loss": losses[-1:], "gpu": torch.cuda.get_device_name(0) if cuda else "cpu",
         "torch": torch.__version__,

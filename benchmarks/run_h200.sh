@@ -35,6 +35,28 @@ EOF
     tests)
       python3 -m pytest -q -p no:cacheprovider tests/models 2>&1 | tail -15
       ;;
+    pcie)  # host <-> GPU copy bandwidth, pinned and pageable (what activation offload moves)
+      python3 - <<'EOF'
+import time, torch
+n = 128 << 20
+gpu = torch.empty(n, dtype=torch.uint8, device="cuda")
+for pinned in (True, False):
+    host = torch.empty(n, dtype=torch.uint8, pin_memory=pinned)
+    for name, dst, src in (("D2H", host, gpu), ("H2D", gpu, host)):
+        dst.copy_(src, non_blocking=pinned); torch.cuda.synchronize()
+        t = time.perf_counter()
+        for _ in range(10):
+            dst.copy_(src, non_blocking=pinned)
+        torch.cuda.synchronize()
+        print(f"{name} {'pinned' if pinned else 'pageable'}: {10 * n / (time.perf_counter() - t) / 1e9:.1f} GB/s")
+t = time.perf_counter(); torch.empty(4 << 30, dtype=torch.uint8, pin_memory=True); torch.cuda.synchronize()
+print(f"pinning 4 GiB: {time.perf_counter() - t:.2f} s")
+EOF
+      ;;
+    api:*)  # api:ARGS -> benchmarks/bench_api.py ARGS
+      # shellcheck disable=SC2086
+      timeout 400 python3 benchmarks/bench_api.py ${item#api:} 2>&1 | grep -v Warning | tail -8
+      ;;
     bench:*)
       IFS=: read -r _ preset name args <<<"$item"
       echo "=== $preset $name $args"

@@ -127,19 +127,68 @@ def test_packed_model_equals_unpacked_on_gpu(tiny_model, backend):
 
 
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
-def test_single_example_row_through_causal_sdpa_on_gpu(monkeypatch):
-    """The experimental one-example-per-row shortcut (cuDNN / flash SDPA) == per-example attention."""
+@pytest.mark.parametrize("single_sdpa", [True, False])
+def test_one_example_row_model_equals_unpacked_on_gpu(tiny_model, monkeypatch, single_sdpa):
+    """A packed row holding one example (the long-context case) goes through causal SDPA (cuDNN first) by
+    default, or through the varlen kernel: either way loss and gradients == the unpacked model's."""
+    if not has_torch_varlen():
+        pytest.skip("no torch varlen_attn")
+    from transformers import AutoModelForCausalLM
+
+    import lmforge.models.attention as attention
+    from lmforge.train.collators import PackedCollator, PaddingCollator
+    from lmforge.train.losses import causal_lm_loss
+
+    monkeypatch.setattr(attention, "SINGLE_SEQUENCE_SDPA", single_sdpa)
+    rng = random.Random(1)
+    ids = [rng.randint(10, 5000) for _ in range(1500)]
+    row = {"input_ids": ids, "labels": [-100] * 40 + ids[40:]}
+    n = len(ids) - 41
+
+    def run(attn, batch):
+        torch.manual_seed(0)
+        model = AutoModelForCausalLM.from_pretrained(tiny_model("qwen3"), dtype=torch.bfloat16,
+                                                     attn_implementation=attn).cuda()
+        batch = {k: v.cuda() if torch.is_tensor(v) else v for k, v in batch.items()}
+        labels = batch.pop("labels")
+        loss = causal_lm_loss(model(**batch).logits, labels, num_items_in_batch=n)
+        loss.backward()
+        return float(loss), torch.cat([p.grad.float().flatten() for p in model.parameters()])
+
+    calls = []
+    real = attention._single_sequence_sdpa
+    monkeypatch.setattr(attention, "_single_sequence_sdpa", lambda *a: calls.append(1) or real(*a))
+    ref_loss, ref_grad = run("sdpa", PaddingCollator(0)([row]))
+    loss, grad = run(attention.register_packed_attention("torch_varlen"), PackedCollator()([row]))
+    assert bool(calls) == single_sdpa  # the path under test really ran
+    assert loss == pytest.approx(ref_loss, rel=2e-3)
+    assert float((grad - ref_grad).norm() / ref_grad.norm()) < 3e-2
+
+
+@pytest.mark.skipif(not CUDA, reason="needs CUDA")
+@pytest.mark.parametrize("heads,kv_heads,dim", [(32, 8, 128), (4, 2, 16)])  # Qwen3-8B's attention; the tiny one
+def test_single_example_row_through_causal_sdpa_on_gpu(monkeypatch, heads, kv_heads, dim):
+    """The one-example-per-row shortcut (cuDNN first, grouped kv heads as they are where cuDNN takes them)
+    == per-example attention, outputs and the gradients of q, k and v."""
     import lmforge.models.attention as attention
 
     monkeypatch.setattr(attention, "SINGLE_SEQUENCE_SDPA", True)
-    q, k, v, cu = _inputs([777], dtype=torch.bfloat16, device="cuda")
-    q.requires_grad_(True)
+    monkeypatch.setattr(attention, "_CUDNN_GQA", None)
+    q, k, v, cu = _inputs([777], heads=heads, kv_heads=kv_heads, dim=dim, dtype=torch.bfloat16, device="cuda")
+    for x in (q, k, v):
+        x.requires_grad_(True)
     module = torch.nn.Module()
     module.is_causal = True
     out, _ = attention.packed_attention_forward(module, q.transpose(0, 1)[None], k.transpose(0, 1)[None],
                                                 v.transpose(0, 1)[None], None, backend="torch_varlen",
                                                 cu_seq_lens_q=cu, max_length_q=777)
-    ref = _reference(q, k, v, cu)
+    print("cuDNN with grouped kv heads:", attention._CUDNN_GQA)
+    weights = torch.randn(out[0].shape, device="cuda", dtype=torch.float64)
+    (out[0].double() * weights).sum().backward()
+    got = [x.grad.double() for x in (q, k, v)]
+    q64, k64, v64 = (x.detach().double().requires_grad_(True) for x in (q, k, v))
+    ref = _reference(q64, k64, v64, cu)
     assert float((out[0].double() - ref).norm() / ref.norm()) < 2e-2
-    out.float().sum().backward()
-    assert torch.isfinite(q.grad).all()
+    (ref * weights).sum().backward()
+    for g, r in zip(got, (q64.grad, k64.grad, v64.grad), strict=True):
+        assert float((g - r).norm() / r.norm()) < 3e-2

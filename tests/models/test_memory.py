@@ -30,44 +30,59 @@ def test_estimate_grows_with_tokens(tiny_model):
     assert estimate_peak_bytes(model, 4096, 0) > estimate_peak_bytes(model, 2048, 0) > 0
 
 
-@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
-def test_offloaded_activations_give_the_same_gradients(tiny_model):
-    """Gradient checkpointing with the saved layer inputs offloaded to the CPU == without offload."""
+def _checkpointed(path, device, dtype=torch.float32):
     from transformers import AutoModelForCausalLM
 
-    from lmforge.models.memory import OffloadedActivations
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=dtype).to(device)
+    model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
+    model.enable_input_require_grads()
+    model.train()
+    return model
 
-    ids = torch.randint(10, 5000, (2, 512), device="cuda")
 
-    def run(offload):
-        torch.manual_seed(0)
-        model = AutoModelForCausalLM.from_pretrained(tiny_model("qwen3"), dtype=torch.float32).cuda()
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": True})
-        model.enable_input_require_grads()
-        model.train()
-        ctx = OffloadedActivations(min_bytes=1) if offload else torch.autograd.graph.saved_tensors_hooks(
-            lambda t: t, lambda t: t)
-        with ctx:
-            loss = model(input_ids=ids, labels=ids).loss
-        loss.backward()
-        return loss.detach(), [p.grad.clone() for p in model.parameters()], ctx
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_offloaded_activations_give_the_same_gradients(tiny_model):
+    """Gradient checkpointing with the saved layer inputs offloaded to the CPU == without offload, over
+    three steps of one offloader (so the pinned buffers are reused), with backward prefetching."""
+    from lmforge.models.memory import ActivationOffloader
 
-    ref_loss, ref_grads, _ = run(False)
-    loss, grads, ctx = run(True)
-    assert ctx.seen  # something really went to the CPU
-    torch.testing.assert_close(loss, ref_loss)
-    for g, r in zip(grads, ref_grads, strict=True):
-        torch.testing.assert_close(g, r)
+    steps = [torch.randint(10, 5000, (2, n), device="cuda") for n in (512, 500, 512)]
+
+    def run(offloader):
+        model = _checkpointed(tiny_model("qwen3"), "cuda")
+        out = []
+        for ids in steps:
+            with offloader.hooks() if offloader else torch.autograd.graph.saved_tensors_hooks(lambda t: t,
+                                                                                               lambda t: t):
+                loss = model(input_ids=ids, labels=ids).loss
+            loss.backward()
+            out.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
+            model.zero_grad()
+            if offloader and len(out) == 1:
+                pinned_after_first = offloader.pinned_bytes
+        if offloader:
+            assert offloader.pinned_bytes == pinned_after_first  # steps 2 and 3 pinned nothing new
+        return out
+
+    offloader = ActivationOffloader(min_bytes=1)
+    ref, got = run(None), run(offloader)
+    assert offloader.copies > 0 and offloader.prefetches > 0  # things really went to the CPU and came back early
+    for (ref_loss, ref_grads), (loss, grads) in zip(ref, got, strict=True):
+        torch.testing.assert_close(loss, ref_loss)
+        for g, r in zip(grads, ref_grads, strict=True):
+            torch.testing.assert_close(g, r)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
 def test_offload_never_confuses_a_new_tensor_with_a_freed_one():
     """Activations of one shape, each freed after being saved: the allocator hands the next one the same
     block. Each must still come back with its own values (an address-keyed cache got this wrong)."""
-    from lmforge.models.memory import OffloadedActivations
+    from lmforge.models.memory import ActivationOffloader
 
     x = torch.randn(1 << 20, device="cuda", requires_grad=True)
-    with OffloadedActivations(min_bytes=1):
+    offloader = ActivationOffloader(min_bytes=1)
+    with offloader.hooks():
         total = 0
         for i in range(6):
             h = x * (i + 1)
@@ -77,3 +92,69 @@ def test_offload_never_confuses_a_new_tensor_with_a_freed_one():
     total.backward()
     expected = sum((i + 1) * torch.cos((i + 1) * x.detach()) for i in range(6))
     torch.testing.assert_close(x.grad, expected)
+    assert offloader.copies == 6
+
+
+def _lora(path, device):
+    from peft import LoraConfig, get_peft_model
+
+    model = _checkpointed(path, device)
+    torch.manual_seed(1)
+    return get_peft_model(model, LoraConfig(r=4, target_modules="all-linear", init_lora_weights=False))
+
+
+@pytest.mark.parametrize("device", ["cpu", pytest.param("cuda", marks=pytest.mark.skipif(
+    not torch.cuda.is_available(), reason="needs CUDA"))])
+def test_host_embedding_changes_nothing_in_training(tiny_model, device):
+    """A LoRA step with the input table on the CPU == with it on the model's device: same loss and LoRA
+    gradients, through checkpointed layers (which need the embedding output to require grad)."""
+    from lmforge.models.memory import HostEmbedding, offload_input_embedding
+
+    ids = torch.randint(10, 5000, (2, 64), device=device)
+
+    def step(offload):
+        model = _lora(tiny_model("llama"), device)  # untied head
+        if offload:
+            assert offload_input_embedding(model)
+            model.to(device)  # what the Trainer does: the table must stay on the CPU
+            table = model.get_input_embeddings()
+            assert isinstance(table, HostEmbedding) and table.table.device.type == "cpu"
+            assert all(p.device.type == device for p in model.parameters())
+            assert not any(p is table.table for p in model.parameters())  # not in checkpoints either
+        loss = model(input_ids=ids, labels=ids).loss
+        loss.backward()
+        grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+        assert grads and all(g is not None and g.abs().sum() > 0 for g in grads.values())
+        return loss.detach(), grads
+
+    ref_loss, ref_grads = step(False)
+    loss, grads = step(True)
+    torch.testing.assert_close(loss, ref_loss)
+    assert grads.keys() == ref_grads.keys()
+    for name, g in grads.items():
+        torch.testing.assert_close(g, ref_grads[name])
+
+
+def test_host_embedding_refuses_what_it_cannot_do_exactly(tiny_model):
+    from lmforge.errors import ConfigError
+    from lmforge.models.memory import offload_input_embedding
+
+    with pytest.raises(ConfigError, match="ties its input embedding"):
+        offload_input_embedding(_lora(tiny_model("qwen3"), "cpu"))  # tie_word_embeddings
+    full = _checkpointed(tiny_model("llama"), "cpu")
+    with pytest.raises(ConfigError, match="trains in this run"):
+        offload_input_embedding(full)
+
+
+def test_offload_keys_are_checked():
+    from lmforge.errors import ConfigError
+
+    base = ["model_name_or_path=m", "dataset=d", "output_dir=/tmp/unused"]
+    with pytest.raises(ConfigError, match="use_unsloth_gc: true with disable_gradient_checkpointing"):
+        load_config(parse_argv([*base, "use_unsloth_gc=true", "disable_gradient_checkpointing=true"]))
+    with pytest.raises(ConfigError, match="use_reentrant_gc"):
+        load_config(parse_argv([*base, "use_unsloth_gc=true", "use_reentrant_gc=false"]))
+    with pytest.raises(ConfigError, match="offload_embedding: true with finetuning_type=full"):
+        load_config(parse_argv([*base, "offload_embedding=true", "finetuning_type=full"]))
+    cfg = load_config(parse_argv([*base, "use_unsloth_gc=true", "offload_embedding=true"]))
+    assert cfg.model.use_unsloth_gc and cfg.model.offload_embedding

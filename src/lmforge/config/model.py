@@ -31,8 +31,11 @@ class ModelArguments:
     shift_attn: bool = arg(False, "Shift short attention (S^2-Attn) of LongLoRA.", unsupported=_LATER)
     mixture_of_depths: str | None = arg(None, "Mixture-of-depths conversion.", unsupported=_LATER)
     use_unsloth: bool = arg(False, "Use Unsloth's patches.", unsupported="lmforge has its own kernels; remove it")
-    use_unsloth_gc: bool = arg(False, "Unsloth's gradient checkpointing.",
-                               unsupported="lmforge has its own kernels; remove it")
+    use_unsloth_gc: bool = arg(False, "Offloaded gradient checkpointing (Unsloth's name): each layer's saved "
+                               "input waits in pinned CPU memory instead of on the GPU (lmforge's own code).")
+    offload_embedding: bool = arg(False, "Keep the frozen input embedding table in CPU memory (lmforge): saves "
+                                  "vocab x hidden x 2 bytes of GPU memory; for untied models with a frozen "
+                                  "embedding (LoRA).")
     enable_liger_kernel: bool = arg(False, "Use Liger kernels (RMSNorm, RoPE, SwiGLU, fused linear cross-entropy).")
     moe_aux_loss_coef: float | None = arg(None, "Coefficient of the MoE router auxiliary loss.")
     disable_gradient_checkpointing: bool = arg(False, "Turn off gradient checkpointing (on by default in training).")

@@ -519,6 +519,15 @@ def _validate_train(cfg: Config) -> None:
     if _plain(t.eval_strategy) != "no" and not (d.val_size > 0 or d.eval_dataset):
         _conflict(f"eval_strategy={_plain(t.eval_strategy)} but there is no evaluation data; set val_size "
                   "(e.g. 0.1) or eval_dataset, or set eval_strategy: no")
+    if m.use_unsloth_gc and "disable_gradient_checkpointing" in cfg.user_keys and m.disable_gradient_checkpointing:
+        _conflict("use_unsloth_gc: true with disable_gradient_checkpointing: true; offloaded checkpointing is a "
+                  "form of gradient checkpointing, keep one")
+    if m.use_unsloth_gc and not m.use_reentrant_gc:
+        _conflict("use_unsloth_gc: true with use_reentrant_gc: false; the offload moves what reentrant "
+                  "checkpointing saves, so keep use_reentrant_gc: true (the default)")
+    if m.offload_embedding and f.finetuning_type != "lora":
+        _conflict(f"offload_embedding: true with finetuning_type={f.finetuning_type}; the table on the CPU must "
+                  "stay frozen, which LoRA guarantees; set finetuning_type: lora or offload_embedding: false")
     if f.stage == "ppo" and not f.reward_model:
         _conflict("stage: ppo needs reward_model (a reward model trained with stage: rm)")
     if cfg.training.resume_from_checkpoint and not Path(cfg.training.resume_from_checkpoint).is_dir():

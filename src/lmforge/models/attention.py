@@ -130,16 +130,37 @@ def packed_attention_forward(module, query, key, value, attention_mask, *, backe
     return out.reshape(batch, length, heads, head_dim), None
 
 
-# Experimental (off): a row holding ONE example needs no varlen kernel; plain causal SDPA can then use
-# cuDNN's fused attention, faster than FlashAttention-2 on Hopper. benchmarks/bench_train.py --single-sdpa.
-SINGLE_SEQUENCE_SDPA = False
+# A row holding ONE example (long-context training: one 16k example per step) needs no varlen kernel; plain
+# causal SDPA can then use cuDNN's fused attention, faster than FlashAttention-2 on Hopper (+20% measured on
+# the long-context benchmark, docs/perf_notes.md). benchmarks/bench_train.py --varlen-only turns it off.
+SINGLE_SEQUENCE_SDPA = True
+
+
+_CUDNN_GQA: bool | None = None  # does this torch's cuDNN attention take fewer kv heads than query heads?
 
 
 def _single_sequence_sdpa(query, key, value, scale, causal):
+    """Causal SDPA over [B, H, T, D] with cuDNN's kernel first. cuDNN has no enable_gqa flag but may accept
+    grouped kv heads as they are (no copy); the first call finds out, else kv heads are repeated for it."""
+    global _CUDNN_GQA
     from torch.nn.attention import SDPBackend, sdpa_kernel
 
     rep = query.shape[1] // key.shape[1]
-    if rep > 1:  # cuDNN's kernel takes no GQA flag: give it full heads
+    if rep > 1 and _CUDNN_GQA is not False:
+        try:
+            with sdpa_kernel([SDPBackend.CUDNN_ATTENTION]):
+                out = F.scaled_dot_product_attention(query, key, value, is_causal=causal, scale=scale)
+            if _CUDNN_GQA is None:
+                log.info("one-example rows: cuDNN attention with grouped kv heads")
+            _CUDNN_GQA = True
+            return out.transpose(1, 2)
+        except RuntimeError as e:
+            if _CUDNN_GQA:  # it worked before: this is a real error
+                raise
+            _CUDNN_GQA = False
+            log.info("one-example rows: cuDNN attention needs full kv heads here (%s); repeating them",
+                     str(e).splitlines()[0][:200])
+    if rep > 1:
         key, value = (x.repeat_interleave(rep, dim=1) for x in (key, value))
     order = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION]
     with sdpa_kernel(order, set_priority=True):

@@ -154,6 +154,11 @@ def run_training(cfg: Config) -> dict:
         splits = _pack_splits(splits, cfg, tokenizer)
     model = load_model(cfg, tokenizer, trainable=t.do_train, head=head, packed=packed)
     model = apply_finetuning(model, cfg, is_trainable=t.do_train)
+    if cfg.model.offload_embedding:
+        from lmforge.models.memory import offload_input_embedding
+
+        offload_input_embedding(model)
+        log.info("offload_embedding: the input embedding table stays in CPU memory")
     extra = {"ref_model": _reference_model(cfg, tokenizer)} if stage in ("dpo", "kto") else {}
 
     if packed:
@@ -162,8 +167,8 @@ def run_training(cfg: Config) -> dict:
         collator = PackedCollator()
     else:
         collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
-    # use_unsloth_gc (LLaMA-Factory's offloaded checkpointing) -> lmforge's activation offload
-    extra["offload_activations"] = bool(getattr(cfg.model, "use_unsloth_gc", False))
+    # use_unsloth_gc (LLaMA-Factory's name for offloaded checkpointing) -> lmforge's activation offload
+    extra["offload_activations"] = cfg.model.use_unsloth_gc
     trainer = trainer_cls(model=model, args=t, train_dataset=splits.train, eval_dataset=splits.eval,
                           data_collator=collator, processing_class=tokenizer, lmforge_config=cfg, **extra)
     if t.should_save:

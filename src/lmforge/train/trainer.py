@@ -29,12 +29,13 @@ class LmforgeTrainer(Seq2SeqTrainer):
     """Seq2SeqTrainer (for predict_with_generate) + lmforge's loss, LoRA+ groups and atomic checkpoints."""
 
     def __init__(self, *args, lmforge_config: Config, head_loss: bool | None = None,
-                 offload_activations: bool = False, **kwargs):
+                 offload_activations: bool | dict = False, **kwargs):
         """head_loss: compute the training loss from the last hidden state with the head fused into the
         cross-entropy (never materialising [tokens, vocab] logits): None = whenever the model allows it
         (see _loss_head), False = always from the model's logits (the reference path).
         offload_activations: keep what the forward saves for backward (with gradient checkpointing: each
-        layer's input) in pinned CPU memory instead of on the GPU (models/memory.py)."""
+        layer's input) in pinned CPU memory instead of on the GPU (models/memory.py); a dict passes options
+        to ActivationOffloader."""
         super().__init__(*args, **kwargs)
         self.lmforge_config = lmforge_config
         # our compute_loss normalises by the token count of the whole accumulated batch (num_items_in_batch)
@@ -44,9 +45,15 @@ class LmforgeTrainer(Seq2SeqTrainer):
         self._head_loss = head_loss
         self._head: tuple | None = None  # (decoder module, lm_head weight) once known
         self._head_checked = False
-        self._offload = offload_activations and torch.cuda.is_available()
-        if self._offload:
+        self._offloader = None
+        if offload_activations and torch.cuda.is_available():
+            from lmforge.models.memory import ActivationOffloader
+
+            self._offloader = ActivationOffloader(**(offload_activations if isinstance(offload_activations, dict)
+                                                     else {}))
             log.info("activation offload: tensors saved for backward are kept in pinned CPU memory")
+        elif offload_activations:
+            log.info("activation offload (use_unsloth_gc): no CUDA GPU, so there is nothing to offload")
         self._report_speed_choices()
 
     def _report_speed_choices(self) -> None:
@@ -64,26 +71,24 @@ class LmforgeTrainer(Seq2SeqTrainer):
         if model.training:
             mask = inputs.get("attention_mask")
             self._tokens_since_log += int(mask.sum()) if mask is not None else inputs["input_ids"].numel()
-        with self._saved_tensors_context(model):
-            loss = None
-            if model.training and not return_outputs and self._loss_head(model) is not None:
-                loss = self._head_fused_loss(model, inputs, labels, num_items_in_batch)
-            if loss is None:
-                outputs = model(**inputs, use_cache=False)
-                loss = causal_lm_loss(outputs.logits, labels, num_items_in_batch=num_items_in_batch)
+        loss = None
+        if model.training and not return_outputs and self._loss_head(model) is not None:
+            loss = self._head_fused_loss(model, inputs, labels, num_items_in_batch)
+        if loss is None:
+            outputs = model(**inputs, use_cache=False)
+            loss = causal_lm_loss(outputs.logits, labels, num_items_in_batch=num_items_in_batch)
         if num_items_in_batch is not None and self.args.average_tokens_across_devices:
             # num_items_in_batch counts every process's tokens; DDP averages gradients over processes
             loss = loss * self.accelerator.num_processes
         return (loss, outputs) if return_outputs else loss
 
-    def _saved_tensors_context(self, model):
-        import contextlib
-
-        if self._offload and model.training and torch.is_grad_enabled():
-            from lmforge.models.memory import OffloadedActivations
-
-            return OffloadedActivations()
-        return contextlib.nullcontext()
+    def compute_loss_context_manager(self):
+        """Trainer's context around compute_loss (not backward): + activation offload when it is on. Every
+        stage's compute_loss runs inside it."""
+        stack = super().compute_loss_context_manager()
+        if self._offloader is not None and self.model.training and torch.is_grad_enabled():
+            stack.enter_context(self._offloader.hooks())
+        return stack
 
     def _loss_head(self, model) -> tuple | None:
         """(decoder, lm_head weight) when the logits are exactly decoder_output @ weight.T, else None.
