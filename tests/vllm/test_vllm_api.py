@@ -3,12 +3,10 @@ client: what it serves (plain, streamed, concurrent) must equal the Hugging Face
 
 import time
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 
-import httpx
 import openai
 import pytest
-from infer.infer_helpers import free_port, start_lmforge, stop, wait_for
+from infer.infer_helpers import api_server, healthy
 from vllm_helpers import MAX_NEW_TOKENS, VLLM_ARGS
 
 KEY = "sk-lmforge-test"
@@ -18,26 +16,15 @@ HI = [{"role": "user", "content": "Hello, who are you?"}]
 
 @pytest.fixture(scope="module")
 def server(model_dir, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("api") / "api.log"
-    env = {"API_HOST": "127.0.0.1", "API_PORT": str(port), "API_KEY": KEY, "API_MODEL_NAME": MODEL}
     args = [f"model_name_or_path={model_dir}", "do_sample=false", f"max_new_tokens={MAX_NEW_TOKENS}", *VLLM_ARGS]
-    proc = start_lmforge(["api", *args], env, log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{base}/health", proc, log, timeout=300)
-        yield SimpleNamespace(base=base, url=f"{base}/v1", log=log)
-    finally:
-        stop(proc)
+    log = tmp_path_factory.mktemp("api") / "api.log"
+    with api_server(args, log, {"API_KEY": KEY, "API_MODEL_NAME": MODEL}, timeout=300) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def client(server):
     return openai.OpenAI(base_url=server.url, api_key=KEY, max_retries=0, timeout=120)
-
-
-def healthy(server) -> bool:
-    return httpx.get(f"{server.base}/health", timeout=10).json() == {"status": "ok"}
 
 
 def test_completion_equals_the_hf_engine(client, hf, server):

@@ -3,7 +3,11 @@ deterministic, so both must generate the same token ids and give the same replie
 token counts), batched, streamed, with stops, and with a LoRA adapter that vLLM applies unmerged while the
 HF engine merges it."""
 
+import json
+import shutil
+
 import pytest
+from transformers import AutoTokenizer
 from vllm_helpers import MAX_NEW_TOKENS, VLLM, config
 
 from lmforge.errors import ConfigError
@@ -65,10 +69,12 @@ def test_stream_deltas_join_to_the_reply(hf, vllm_engine):
 
 
 def test_closing_a_stream_aborts_the_request(vllm_engine, hf):
-    stream = vllm_engine.stream_chat(HI, max_new_tokens=800)
+    (whole,) = vllm_engine.chat(HI, max_new_tokens=200)
+    assert (whole.completion_tokens, whole.finish_reason) == (200, "length")  # left alone, it writes 200
+    stream = vllm_engine.stream_chat(HI, max_new_tokens=200)
     next(stream)
-    stream.close()  # returns once vLLM has ended the request
-    assert stream.completion_tokens < 100 and stream.finish_reason is None
+    stream.close()  # returns once vLLM has ended the request; the tokens it generated until then count
+    assert 1 <= stream.completion_tokens < 100 and stream.finish_reason is None
     assert vllm_engine.chat(HI) == hf.chat(HI)  # the engine serves on
 
 
@@ -126,10 +132,20 @@ def test_lora_adapter_served_unmerged_equals_the_merged_hf_engine(hf_lora, vllm_
     assert "".join(stream) == hf_lora.chat(HI)[0].text
 
 
-def test_configs_vllm_cannot_serve_are_config_errors(model_dir, adapter_dir):
+def test_configs_vllm_cannot_serve_are_config_errors(model_dir, adapter_dir, tmp_path):
     """Checked before vLLM starts, with the key to change."""
     two = f"{adapter_dir},{adapter_dir}"
+    dora, grown = tmp_path / "dora", tmp_path / "grown"
+    shutil.copytree(adapter_dir, dora)
+    (dora / "adapter_config.json").write_text(json.dumps(
+        {**json.loads((adapter_dir / "adapter_config.json").read_text()), "use_dora": True}))
+    shutil.copytree(adapter_dir, grown)
+    tokenizer = AutoTokenizer.from_pretrained(adapter_dir)
+    tokenizer.add_tokens(["<new_token>"])  # as training with add_tokens saves it
+    tokenizer.save_pretrained(grown)
     cases = [({"adapter_name_or_path": two}, "serves one adapter"),
+             ({"adapter_name_or_path": str(dora)}, "is a DoRA adapter"),
+             ({"adapter_name_or_path": str(grown)}, r"more than the base model's vocabulary \(151669"),
              ({"adapter_name_or_path": str(adapter_dir), "vllm_max_lora_rank": 4}, "set vllm_max_lora_rank to at least 8"),
              ({"num_beams": 2}, "does not do beam search"),
              ({"vllm_config": {"kv_cache_memory_bytes": 1 << 28, "no_such_arg": 1}}, "unknown vLLM engine argument 'no_such_arg'")]

@@ -495,6 +495,9 @@ def _validate_infer(cfg: Config, command: str) -> None:
         return
     if command == "predict" and not (cfg.data.dataset or cfg.data.eval_dataset):
         _conflict("`lmforge predict` needs data: set eval_dataset or dataset (names from dataset_info.json)")
+    if command == "api" and cfg.finetuning.stage == "rm" and m.infer_backend != "huggingface":
+        _conflict(f"stage: rm with infer_backend: {m.infer_backend}; a reward model is served by the Hugging "
+                  "Face engine only (POST /v1/score/evaluation): use infer_backend: huggingface")
     _validate_backend(cfg)
 
 

@@ -24,23 +24,13 @@ from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStr
 
 from lmforge.config import Config, GeneratingArguments
 from lmforge.errors import ConfigError
-
-# the shared pieces, importable from here as before
-from lmforge.infer.base import (  # noqa: F401
-    CALL_KEYS,
-    GENERATION_KEYS,
+from lmforge.infer.base import (
     ChatEngine,
     Completion,
-    Response,
     Settings,
     Stream,
-    build_response,
     inference_dtype,
     load_inference_tokenizer,
-    prompt_opens_reasoning,
-    resolve_settings,
-    thinking_tags,
-    to_conversation,
 )
 
 log = logging.getLogger(__name__)

