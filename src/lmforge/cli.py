@@ -19,6 +19,7 @@ commands:
   webchat   a chat page in the browser (Gradio; GRADIO_SERVER_NAME, GRADIO_SERVER_PORT, GRADIO_SHARE)
   api       an OpenAI-compatible server (API_HOST, API_PORT, API_KEY, API_MODEL_NAME, MAX_CONCURRENT)
   export    merge LoRA adapters into the base model and save it to export_dir (+ an Ollama Modelfile)
+  predict   generate replies for a dataset (infer_backend: huggingface or vllm); write predictions + BLEU/ROUGE
   env       print versions of lmforge's dependencies and the devices seen
   version   print the lmforge version
   help      show this message; `lmforge <command> --help` lists a command's keys by group
@@ -30,6 +31,8 @@ examples:
   lmforge chat --model_name_or_path=Qwen/Qwen3-0.6B --adapter_name_or_path=saves/qwen3-lora
   lmforge export --model_name_or_path=Qwen/Qwen3-0.6B --adapter_name_or_path=saves/qwen3-lora \\
       --export_dir=models/qwen3-merged
+  lmforge predict --model_name_or_path=Qwen/Qwen3-0.6B --adapter_name_or_path=saves/qwen3-lora \\
+      --eval_dataset=alpaca_en_demo --infer_backend=vllm --output_dir=saves/qwen3-predict
 """
 
 
@@ -46,6 +49,14 @@ def cmd_train(args: list[str]) -> int:
         print(format_help("train"))
         return 0
     cfg = load_config(parse_argv(args), command="train")  # errors surface once, before any launch
+    t = cfg.training
+    if t.do_predict and t.predict_with_generate and cfg.model.infer_backend == "vllm":
+        # generation-only prediction on vLLM: `lmforge predict`, one process (vLLM spreads over the GPUs
+        # itself), so before any torchrun relaunch
+        from lmforge.infer.predict import run_predict
+
+        run_predict(cfg)
+        return 0
     from lmforge.launcher import relaunch, should_relaunch
 
     if should_relaunch():
@@ -115,6 +126,16 @@ def cmd_export(args: list[str]) -> int:
     return 0
 
 
+def cmd_predict(args: list[str]) -> int:
+    if _wants_help(args):
+        return _infer_help("predict")
+    cfg = _infer_config("predict", args)
+    from lmforge.infer.predict import run_predict
+
+    run_predict(cfg)
+    return 0
+
+
 def cmd_env(args: list[str]) -> int:
     from lmforge.env import format_env
 
@@ -141,6 +162,7 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "webchat": cmd_webchat,
     "api": cmd_api,
     "export": cmd_export,
+    "predict": cmd_predict,
     "env": cmd_env,
     "version": cmd_version,
     "help": cmd_help,

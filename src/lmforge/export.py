@@ -39,7 +39,8 @@ def export_dtype(cfg: Config) -> torch.dtype:
 
 
 def run_export(cfg: Config) -> Path:
-    from lmforge.infer.engine import load_inference_tokenizer, with_dtype
+    from lmforge.infer.base import load_inference_tokenizer
+    from lmforge.infer.engine import with_dtype
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model
 

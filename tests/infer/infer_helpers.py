@@ -1,14 +1,19 @@
-"""Helpers of the inference tests: free ports and the real `lmforge` command started as a server."""
+"""Helpers of the inference tests: free ports and the real `lmforge` command started as a server (also used
+by tests/vllm, as `infer.infer_helpers`)."""
 
 from __future__ import annotations
 
+import contextlib
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
 import urllib.request
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 MAX_NEW_TOKENS = 8
 
@@ -50,3 +55,23 @@ def stop(proc: subprocess.Popen) -> None:
     except subprocess.TimeoutExpired:
         proc.kill()
         proc.wait()
+
+
+@contextlib.contextmanager
+def api_server(args: list[str], log: Path, env: dict[str, str] | None = None,
+               timeout: float = 180) -> Iterator[SimpleNamespace]:
+    """`lmforge api ARGS` on 127.0.0.1 and a free port (env adds API_KEY, API_MODEL_NAME, ...), up and healthy;
+    yields its base URL, its /v1 URL and its log file, and stops it afterwards."""
+    port = free_port()
+    proc = start_lmforge(["api", *args], {"API_HOST": "127.0.0.1", "API_PORT": str(port), **(env or {})}, log)
+    base = f"http://127.0.0.1:{port}"
+    try:
+        wait_for(f"{base}/health", proc, log, timeout=timeout)
+        yield SimpleNamespace(base=base, url=f"{base}/v1", log=log)
+    finally:
+        stop(proc)
+
+
+def healthy(server: SimpleNamespace) -> bool:
+    with urllib.request.urlopen(f"{server.base}/health", timeout=10) as r:
+        return r.status == 200 and json.loads(r.read()) == {"status": "ok"}

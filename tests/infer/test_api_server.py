@@ -4,17 +4,16 @@ client. With greedy decoding the served text must equal the engine's own output 
 import json
 import time
 from concurrent.futures import ThreadPoolExecutor
-from types import SimpleNamespace
 
 import httpx
 import openai
 import pytest
-from infer_helpers import free_port, start_lmforge, stop, wait_for
+from infer_helpers import api_server, healthy
 from openai.types.chat import ChatCompletion, ChatCompletionChunk
 from transformers import AutoTokenizer
 
 from lmforge.infer.api import Chunks, buffered_chunks, completion_body
-from lmforge.infer.engine import build_response
+from lmforge.infer.base import build_response
 from lmforge.templates import get_template
 
 KEY = "sk-lmforge-test"
@@ -27,26 +26,14 @@ WEATHER = {"type": "function", "function": {
 
 @pytest.fixture(scope="module")
 def server(greedy_args, tmp_path_factory):
-    port = free_port()
-    log = tmp_path_factory.mktemp("api") / "api.log"
-    env = {"API_HOST": "127.0.0.1", "API_PORT": str(port), "API_KEY": KEY, "API_MODEL_NAME": MODEL,
-           "MAX_CONCURRENT": "4"}
-    proc = start_lmforge(["api", *greedy_args], env, log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{base}/health", proc, log)
-        yield SimpleNamespace(base=base, url=f"{base}/v1", log=log)
-    finally:
-        stop(proc)
+    env = {"API_KEY": KEY, "API_MODEL_NAME": MODEL, "MAX_CONCURRENT": "4"}
+    with api_server(greedy_args, tmp_path_factory.mktemp("api") / "api.log", env) as server:
+        yield server
 
 
 @pytest.fixture(scope="module")
 def client(server):
     return openai.OpenAI(base_url=server.url, api_key=KEY, max_retries=0, timeout=120)
-
-
-def healthy(server) -> bool:
-    return httpx.get(f"{server.base}/health", timeout=10).json() == {"status": "ok"}
 
 
 def test_models(client):
@@ -157,14 +144,10 @@ def test_tool_call_response_shape(tokenizer_dir):
 
 def test_thinking_model_returns_reasoning_content(r1_dir, tmp_path):
     """A thinking model served: reasoning in message.reasoning_content, streamed as reasoning_content deltas."""
-    port = free_port()
-    log = tmp_path / "r1.log"
-    proc = start_lmforge(["api", f"model_name_or_path={r1_dir}", "do_sample=false", "max_new_tokens=6"],
-                         {"API_HOST": "127.0.0.1", "API_PORT": str(port)}, log)
-    try:
-        wait_for(f"http://127.0.0.1:{port}/health", proc, log)
+    args = [f"model_name_or_path={r1_dir}", "do_sample=false", "max_new_tokens=6"]
+    with api_server(args, tmp_path / "r1.log") as server:
         body = {"model": "any", "messages": HI}
-        url = f"http://127.0.0.1:{port}/v1/chat/completions"
+        url = f"{server.url}/chat/completions"
         message = httpx.post(url, json=body, timeout=60).json()["choices"][0]["message"]
         assert message["reasoning_content"] and message["content"] == ""
         with httpx.stream("POST", url, json={**body, "stream": True}, timeout=60) as response:
@@ -172,8 +155,6 @@ def test_thinking_model_returns_reasoning_content(r1_dir, tmp_path):
                       if line.startswith("data: ") and line != "data: [DONE]"]
         reasoning = "".join(e["choices"][0]["delta"].get("reasoning_content", "") for e in events if e["choices"])
         assert reasoning == message["reasoning_content"]
-    finally:
-        stop(proc)
 
 
 def test_concurrent_requests_are_all_answered(client, engine, server):

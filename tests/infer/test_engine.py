@@ -1,12 +1,16 @@
 """The chat engine on a real tiny Qwen3 model: greedy decoding is deterministic, so the streamed, batched
 and single paths must agree token for token, and stops / counts / settings must be exact."""
 
+import re
+
 import pytest
 import torch
 
 from lmforge.config import load_config
 from lmforge.errors import ConfigError
-from lmforge.infer.engine import load_engine, resolve_settings
+from lmforge.infer.base import resolve_settings
+from lmforge.infer.engine import load_engine
+from lmforge.infer.vllm_engine import vllm_installed
 
 HI = [{"role": "user", "content": "Hello, who are you?"}]
 
@@ -118,9 +122,21 @@ def test_settings_are_validated_with_the_key_named(engine):
         engine.stream_chat(HI, n=2)
 
 
-def test_unimplemented_backends_are_config_errors(qwen3_dir):
-    for backend in ("vllm", "sglang"):
-        with pytest.raises(ConfigError, match=f"infer_backend: {backend} is not implemented yet"):
-            load_config({"model_name_or_path": str(qwen3_dir), "infer_backend": backend}, command="chat")
+def test_backends_that_cannot_run_are_config_errors(qwen3_dir):
+    with pytest.raises(ConfigError, match="infer_backend: sglang is not implemented yet"):
+        load_config({"model_name_or_path": str(qwen3_dir), "infer_backend": "sglang"}, command="chat")
+    # vLLM is an optional extra (its own tests are tests/vllm, run in a virtualenv with it installed). Here
+    # tests/ is on sys.path, so tests/vllm is importable as a namespace package `vllm`: not vLLM
+    vllm = {"model_name_or_path": str(qwen3_dir), "infer_backend": "vllm"}
+    predict = {**vllm, "do_predict": True, "predict_with_generate": True, "eval_dataset": "alpaca_en_demo"}
+    for raw, command in ((vllm, "chat"), (vllm, "api"), (predict, "train")):
+        if not vllm_installed():
+            with pytest.raises(ConfigError, match=re.escape("needs the vllm package, which is not installed: "
+                                                            "pip install 'lmforge[vllm]'")):
+                load_config(raw, command=command)
+        else:
+            assert load_config(raw, command=command).model.infer_backend == "vllm"
+    with pytest.raises(ConfigError, match="a reward model is served by the Hugging Face engine only"):
+        load_config({**vllm, "stage": "rm"}, command="api")
     with pytest.raises(ConfigError, match="model_name_or_path is required for `lmforge api`"):
         load_config({}, command="api")

@@ -8,7 +8,7 @@ from pathlib import Path
 import httpx
 import pytest
 import torch
-from infer_helpers import free_port, start_lmforge, stop, wait_for
+from infer_helpers import api_server
 from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
 from lmforge.config import load_config, parse_argv
@@ -42,12 +42,8 @@ def test_server_scores_equal_the_engine_and_the_export(reward_adapter, tmp_path)
     expected = engine.score(TEXTS)
     assert expected[0] != expected[1]
 
-    port, log = free_port(), tmp_path / "api.log"
-    proc = start_lmforge(["api", *_args(reward_adapter)],
-                         {"API_HOST": "127.0.0.1", "API_PORT": str(port), "API_KEY": "k"}, log)
-    base = f"http://127.0.0.1:{port}"
-    try:
-        wait_for(f"{base}/health", proc, log)
+    with api_server(_args(reward_adapter), tmp_path / "api.log", {"API_KEY": "k"}) as server:
+        base = server.base
         headers = {"Authorization": "Bearer k"}
         body = httpx.post(f"{base}/v1/score/evaluation", json={"model": "rm", "messages": TEXTS},
                           headers=headers, timeout=60).json()
@@ -60,8 +56,6 @@ def test_server_scores_equal_the_engine_and_the_export(reward_adapter, tmp_path)
         assert chat.status_code == 400 and "POST /v1/score/evaluation" in chat.json()["error"]["message"]
         empty = httpx.post(f"{base}/v1/score/evaluation", json={"messages": []}, headers=headers, timeout=60)
         assert empty.status_code in (400, 422)
-    finally:
-        stop(proc)
 
     export_dir = tmp_path / "merged"
     done = subprocess.run([sys.executable, "-m", "lmforge.cli", "export", *_args(reward_adapter),

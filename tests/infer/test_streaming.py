@@ -6,7 +6,7 @@ import json
 import pytest
 from transformers import AutoTokenizer
 
-from lmforge.infer.engine import build_response
+from lmforge.infer.base import build_response
 from lmforge.infer.streaming import ReasoningSplitter, StopFilter
 from lmforge.templates import get_template
 

@@ -474,7 +474,7 @@ def _validate_combinations(cfg: Config, command: str) -> None:
         _validate_infer(cfg, command)
 
 
-INFER_COMMANDS = ("chat", "api", "webchat", "export")
+INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict")
 
 
 def _validate_infer(cfg: Config, command: str) -> None:
@@ -493,13 +493,23 @@ def _validate_infer(cfg: Config, command: str) -> None:
             _conflict("quantization_bit with adapter_name_or_path in export: adapters cannot be merged into a "
                       "quantised model; remove quantization_bit so the base is loaded unquantised")
         return
+    if command == "predict" and not (cfg.data.dataset or cfg.data.eval_dataset):
+        _conflict("`lmforge predict` needs data: set eval_dataset or dataset (names from dataset_info.json)")
+    if command == "api" and cfg.finetuning.stage == "rm" and m.infer_backend != "huggingface":
+        _conflict(f"stage: rm with infer_backend: {m.infer_backend}; a reward model is served by the Hugging "
+                  "Face engine only (POST /v1/score/evaluation): use infer_backend: huggingface")
     _validate_backend(cfg)
 
 
 def _validate_backend(cfg: Config) -> None:
     backend = cfg.model.infer_backend
-    if backend in ("sglang", "vllm"):
-        _conflict(f"infer_backend: {backend} is not implemented yet; use infer_backend: huggingface (the default)")
+    if backend == "sglang":
+        _conflict("infer_backend: sglang is not implemented yet; use infer_backend: huggingface (the default) "
+                  "or vllm")
+    if backend == "vllm":
+        from lmforge.infer.vllm_engine import require_vllm
+
+        require_vllm()  # a ConfigError with the install command
 
 
 def _validate_train(cfg: Config) -> None:

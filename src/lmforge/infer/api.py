@@ -33,7 +33,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from lmforge.data.conversation import Conversation, Message, ToolCall
 from lmforge.errors import LmforgeError
-from lmforge.infer.engine import Response, Settings
+from lmforge.infer.base import Response, Settings
 from lmforge.infer.media import MediaURLError, check_media_url
 from lmforge.infer.protocol import ChatCompletionRequest, ChatMessage
 
@@ -323,10 +323,21 @@ class Server:
 
 
 def create_app(engine, *, api_key: str | None = None, model_name: str = "gpt-3.5-turbo", max_concurrent: int = 1,
-               extra_routes: list[Callable[[FastAPI, Server], None]] | None = None) -> FastAPI:
+               extra_routes: list[Callable[[FastAPI, Server], None]] | None = None,
+               close_engine: bool = False) -> FastAPI:
     """The FastAPI app. `extra_routes` add endpoints over the same engine and limits (app.state.auth is
-    the API-key dependency), e.g. POST /v1/score/evaluation for reward models (infer/reward.py)."""
-    app = FastAPI(title="lmforge API", version="1")
+    the API-key dependency), e.g. POST /v1/score/evaluation for reward models (infer/reward.py).
+    `close_engine` closes the engine when the server shuts down (`lmforge api`: vLLM's engine processes end
+    with it; uvicorn re-raises SIGTERM after the shutdown, so code after `uvicorn.run` would not run)."""
+
+    @contextlib.asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        close = getattr(engine, "close", None)
+        if close_engine and close is not None:
+            await asyncio.to_thread(close)
+
+    app = FastAPI(title="lmforge API", version="1", lifespan=lifespan)
     app.add_middleware(CORSMiddleware, allow_origins=["*"], allow_methods=["*"], allow_headers=["*"])
     _install_error_handlers(app)
     server = Server(engine, model_name=model_name, max_concurrent=max_concurrent)
@@ -435,8 +446,9 @@ async def _stream(server: Server, prompt: str, settings: Settings, parse_tools: 
 # the command
 
 
-def env_settings() -> dict[str, Any]:
-    """API_HOST, API_PORT, API_KEY, API_MODEL_NAME, MAX_CONCURRENT, with LLaMA-Factory's defaults."""
+def env_settings(default_concurrent: int = 1) -> dict[str, Any]:
+    """API_HOST, API_PORT, API_KEY, API_MODEL_NAME, MAX_CONCURRENT, with LLaMA-Factory's defaults (the vLLM
+    engine batches concurrent requests itself, so with it MAX_CONCURRENT defaults to its `max_concurrent`)."""
     def integer(name: str, default: int, low: int) -> int:
         raw = os.environ.get(name, str(default))
         try:
@@ -450,7 +462,7 @@ def env_settings() -> dict[str, Any]:
     return {"host": os.environ.get("API_HOST", "0.0.0.0"), "port": integer("API_PORT", 8000, 0),
             "api_key": os.environ.get("API_KEY") or None,
             "model_name": os.environ.get("API_MODEL_NAME", "gpt-3.5-turbo"),
-            "max_concurrent": integer("MAX_CONCURRENT", 1, 1)}
+            "max_concurrent": integer("MAX_CONCURRENT", default_concurrent, 1)}
 
 
 def run_api(cfg) -> None:
@@ -466,10 +478,12 @@ def run_api(cfg) -> None:
         engine, extra = RewardEngine.from_config(cfg), [add_score_route]
     else:
         engine = load_engine(cfg)
+        env = env_settings(getattr(engine, "max_concurrent", 1))
     app = create_app(engine, api_key=env["api_key"], model_name=env["model_name"],
-                     max_concurrent=env["max_concurrent"], extra_routes=extra)
+                     max_concurrent=env["max_concurrent"], extra_routes=extra, close_engine=True)
     shown = "localhost" if env["host"] in ("0.0.0.0", "::") else env["host"]
-    print(f"lmforge api: serving '{env['model_name']}' at http://{shown}:{env['port']}/v1 "
+    print(f"lmforge api: serving '{env['model_name']}' ({getattr(engine, 'name', 'reward')} engine, "
+          f"MAX_CONCURRENT={env['max_concurrent']}) at http://{shown}:{env['port']}/v1 "
           f"(docs: http://{shown}:{env['port']}/docs){'; API_KEY required' if env['api_key'] else ''}", flush=True)
     if not env["api_key"] and env["host"] not in ("127.0.0.1", "localhost", "::1"):
         print(f"lmforge api: warning: listening on {env['host']} without API_KEY: anyone who can reach this "

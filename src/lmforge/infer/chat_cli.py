@@ -90,8 +90,14 @@ def read_line(stdin: TextIO, out: TextIO, interactive: bool) -> str | None:
 def run_chat(cfg, stdin: TextIO | None = None, out: TextIO | None = None) -> None:
     from lmforge.infer.engine import load_engine
 
-    stdin, out = stdin or sys.stdin, out or sys.stdout
     engine = load_engine(cfg)
+    try:
+        converse(engine, stdin or sys.stdin, out or sys.stdout)
+    finally:
+        engine.close()  # the vLLM engine's processes end with the command
+
+
+def converse(engine, stdin: TextIO, out: TextIO) -> None:
     interactive = stdin.isatty()
     if interactive:
         with contextlib.suppress(ImportError):

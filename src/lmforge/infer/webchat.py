@@ -135,5 +135,8 @@ def run_webchat(cfg) -> None:
     from lmforge.infer.engine import load_engine
 
     engine = load_engine(cfg)
-    page = build_page(engine, cfg)
-    page.queue().launch(**launch_settings(), inbrowser=False)
+    try:
+        page = build_page(engine, cfg)
+        page.queue().launch(**launch_settings(), inbrowser=False)
+    finally:
+        engine.close()
