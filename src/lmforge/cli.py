@@ -86,54 +86,29 @@ def _infer_help(command: str) -> int:
     return 0
 
 
-def cmd_chat(args: list[str]) -> int:
-    if _wants_help(args):
-        return _infer_help("chat")
-    cfg = _infer_config("chat", args)
-    from lmforge.infer.chat_cli import run_chat
-
-    run_chat(cfg)
-    return 0
-
-
-def cmd_webchat(args: list[str]) -> int:
-    if _wants_help(args):
-        return _infer_help("webchat")
-    cfg = _infer_config("webchat", args)
-    from lmforge.infer.webchat import run_webchat
-
-    run_webchat(cfg)
-    return 0
+# commands that load a trained model: name -> (module, function taking the config)
+INFER_RUNNERS = {
+    "chat": ("lmforge.infer.chat_cli", "run_chat"),
+    "webchat": ("lmforge.infer.webchat", "run_webchat"),
+    "api": ("lmforge.infer.api", "run_api"),
+    "export": ("lmforge.export", "run_export"),
+    "predict": ("lmforge.infer.predict", "run_predict"),
+}
 
 
-def cmd_api(args: list[str]) -> int:
-    if _wants_help(args):
-        return _infer_help("api")
-    cfg = _infer_config("api", args)
-    from lmforge.infer.api import run_api
+def _infer_command(name: str) -> Callable[[list[str]], int]:
+    def command(args: list[str]) -> int:
+        if _wants_help(args):
+            return _infer_help(name)
+        cfg = _infer_config(name, args)
+        import importlib
 
-    run_api(cfg)
-    return 0
+        module, function = INFER_RUNNERS[name]
+        getattr(importlib.import_module(module), function)(cfg)  # imported late: torch loads only when needed
+        return 0
 
-
-def cmd_export(args: list[str]) -> int:
-    if _wants_help(args):
-        return _infer_help("export")
-    cfg = _infer_config("export", args)
-    from lmforge.export import run_export
-
-    run_export(cfg)
-    return 0
-
-
-def cmd_predict(args: list[str]) -> int:
-    if _wants_help(args):
-        return _infer_help("predict")
-    cfg = _infer_config("predict", args)
-    from lmforge.infer.predict import run_predict
-
-    run_predict(cfg)
-    return 0
+    command.__name__ = f"cmd_{name}"
+    return command
 
 
 def cmd_env(args: list[str]) -> int:
@@ -158,11 +133,7 @@ def cmd_help(args: list[str]) -> int:
 COMMANDS: dict[str, Callable[[list[str]], int]] = {
     "train": cmd_train,
     "preview": cmd_preview,
-    "chat": cmd_chat,
-    "webchat": cmd_webchat,
-    "api": cmd_api,
-    "export": cmd_export,
-    "predict": cmd_predict,
+    **{name: _infer_command(name) for name in INFER_RUNNERS},
     "env": cmd_env,
     "version": cmd_version,
     "help": cmd_help,

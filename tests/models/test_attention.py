@@ -87,18 +87,31 @@ def test_flash_attn_on_gpu():
     _check("flash_attn", torch.bfloat16, "cuda", 2e-2)
 
 
+def _loss_and_grads(model_path, attn: str, batch: dict, n: int) -> tuple[float, torch.Tensor]:
+    """The tiny model in bf16 on the GPU: loss (normalised by n tokens) and all gradients, flattened."""
+    from transformers import AutoModelForCausalLM
+
+    from lmforge.train.losses import causal_lm_loss
+
+    torch.manual_seed(0)
+    model = AutoModelForCausalLM.from_pretrained(model_path, dtype=torch.bfloat16, attn_implementation=attn).cuda()
+    batch = {k: v.cuda() if torch.is_tensor(v) else v for k, v in batch.items()}
+    labels = batch.pop("labels")
+    loss = causal_lm_loss(model(**batch).logits, labels, num_items_in_batch=n)
+    loss.backward()
+    return float(loss), torch.cat([p.grad.float().flatten() for p in model.parameters()])
+
+
 @pytest.mark.skipif(not CUDA, reason="needs CUDA")
 @pytest.mark.parametrize("backend", ["torch_varlen", "flex", "sdpa"])
 def test_packed_model_equals_unpacked_on_gpu(tiny_model, backend):
     """The tiny Qwen3 in bf16 on the GPU: packed loss and gradients through `backend` == padded batch."""
     if backend == "torch_varlen" and not has_torch_varlen():
         pytest.skip("no torch varlen_attn")
-    from transformers import AutoModelForCausalLM
 
     from lmforge.data.packing import pack_examples
     from lmforge.models.attention import register_packed_attention
     from lmforge.train.collators import PackedCollator, PaddingCollator
-    from lmforge.train.losses import causal_lm_loss
 
     rng = random.Random(0)
     rows = []
@@ -110,18 +123,8 @@ def test_packed_model_equals_unpacked_on_gpu(tiny_model, backend):
     packed = PackedCollator()([{k: v[0] for k, v in packed_rows.items()}])
     n = int((padded["labels"][:, 1:] != -100).sum())
 
-    def run(attn, batch):
-        torch.manual_seed(0)
-        model = AutoModelForCausalLM.from_pretrained(tiny_model("qwen3"), dtype=torch.bfloat16,
-                                                     attn_implementation=attn).cuda()
-        batch = {k: v.cuda() if torch.is_tensor(v) else v for k, v in batch.items()}
-        labels = batch.pop("labels")
-        loss = causal_lm_loss(model(**batch).logits, labels, num_items_in_batch=n)
-        loss.backward()
-        return float(loss), torch.cat([p.grad.float().flatten() for p in model.parameters()])
-
-    ref_loss, ref_grad = run("sdpa", padded)
-    loss, grad = run(register_packed_attention(backend), packed)
+    ref_loss, ref_grad = _loss_and_grads(tiny_model("qwen3"), "sdpa", padded, n)
+    loss, grad = _loss_and_grads(tiny_model("qwen3"), register_packed_attention(backend), packed, n)
     assert loss == pytest.approx(ref_loss, rel=2e-3)
     assert float((grad - ref_grad).norm() / ref_grad.norm()) < 3e-2
 
@@ -133,11 +136,9 @@ def test_one_example_row_model_equals_unpacked_on_gpu(tiny_model, monkeypatch, s
     default, or through the varlen kernel: either way loss and gradients == the unpacked model's."""
     if not has_torch_varlen():
         pytest.skip("no torch varlen_attn")
-    from transformers import AutoModelForCausalLM
 
     import lmforge.models.attention as attention
     from lmforge.train.collators import PackedCollator, PaddingCollator
-    from lmforge.train.losses import causal_lm_loss
 
     monkeypatch.setattr(attention, "SINGLE_SEQUENCE_SDPA", single_sdpa)
     rng = random.Random(1)
@@ -145,21 +146,12 @@ def test_one_example_row_model_equals_unpacked_on_gpu(tiny_model, monkeypatch, s
     row = {"input_ids": ids, "labels": [-100] * 40 + ids[40:]}
     n = len(ids) - 41
 
-    def run(attn, batch):
-        torch.manual_seed(0)
-        model = AutoModelForCausalLM.from_pretrained(tiny_model("qwen3"), dtype=torch.bfloat16,
-                                                     attn_implementation=attn).cuda()
-        batch = {k: v.cuda() if torch.is_tensor(v) else v for k, v in batch.items()}
-        labels = batch.pop("labels")
-        loss = causal_lm_loss(model(**batch).logits, labels, num_items_in_batch=n)
-        loss.backward()
-        return float(loss), torch.cat([p.grad.float().flatten() for p in model.parameters()])
-
     calls = []
     real = attention._single_sequence_sdpa
     monkeypatch.setattr(attention, "_single_sequence_sdpa", lambda *a: calls.append(1) or real(*a))
-    ref_loss, ref_grad = run("sdpa", PaddingCollator(0)([row]))
-    loss, grad = run(attention.register_packed_attention("torch_varlen"), PackedCollator()([row]))
+    ref_loss, ref_grad = _loss_and_grads(tiny_model("qwen3"), "sdpa", PaddingCollator(0)([row]), n)
+    loss, grad = _loss_and_grads(tiny_model("qwen3"), attention.register_packed_attention("torch_varlen"),
+                                 PackedCollator()([row]), n)
     assert bool(calls) == single_sdpa  # the path under test really ran
     assert loss == pytest.approx(ref_loss, rel=2e-3)
     assert float((grad - ref_grad).norm() / ref_grad.norm()) < 3e-2

@@ -232,9 +232,10 @@ class ActivationOffloader:
 
 
 class HostEmbedding(torch.nn.Module):
-    """A frozen input embedding kept in (pinned) CPU memory: the lookup runs on the CPU and only the rows of
-    the batch travel to the GPU. Saves vocab x hidden x dtype bytes of GPU memory (1.16 GiB for Qwen3-8B's
-    151,936 x 4,096 bf16 table) for a CPU gather and one small copy per forward.
+    """A frozen input embedding kept in CPU memory: the lookup runs on the CPU (into pinned memory, so the copy
+    is asynchronous) and only the rows of the batch travel to the GPU. Saves vocab x hidden x dtype bytes of
+    GPU memory (1.16 GiB for Qwen3-8B's 151,936 x 4,096 bf16 table) for a CPU gather and one small copy per
+    forward.
 
     Only for a table that does not train and is not the output head (untied): see offload_input_embedding.
     The table is a plain attribute, not a parameter or buffer, so `model.to(device)` leaves it where it is
@@ -243,9 +244,8 @@ class HostEmbedding(torch.nn.Module):
 
     def __init__(self, embedding: torch.nn.Embedding):
         super().__init__()
-        table = embedding.weight.detach().to("cpu")
-        self.table = table.pin_memory() if torch.cuda.is_available() else table
-        self.num_embeddings, self.embedding_dim = table.shape
+        self.table = embedding.weight.detach().to("cpu")
+        self.num_embeddings, self.embedding_dim = self.table.shape
         self.padding_idx = embedding.padding_idx
 
     @property
@@ -254,7 +254,9 @@ class HostEmbedding(torch.nn.Module):
 
     def forward(self, input_ids: torch.Tensor) -> torch.Tensor:
         flat = input_ids.reshape(-1).to("cpu")
-        rows = torch.index_select(self.table, 0, flat)
+        rows = torch.empty((flat.numel(), self.embedding_dim), dtype=self.table.dtype,
+                           pin_memory=input_ids.is_cuda)  # torch's host cache reuses it once the copy is done
+        torch.index_select(self.table, 0, flat, out=rows)
         out = rows.to(input_ids.device, non_blocking=True).view(*input_ids.shape, self.embedding_dim)
         if torch.is_grad_enabled() and self.training:
             out.requires_grad_(True)  # what enable_input_require_grads does for checkpointed layers
