@@ -94,18 +94,25 @@ def _drop_none(obj: Any) -> Any:
     return obj
 
 
-def parse_tools(value: Any) -> list[dict[str, Any]] | None:
-    """A tools column (JSON text, one function, or a list of functions) -> OpenAI-style tool schemas."""
-    if value is None or value == "" or value == []:
-        return None
+def _items(value: Any, reason: str, what: str) -> list:
+    """JSON text, or an already parsed value (None fields dropped) -> the list of its items (one item alone
+    is a list of one)."""
     if isinstance(value, str):
         try:
             value = json.loads(value)
         except json.JSONDecodeError as e:
-            raise InvalidRow("bad tools", f"tools is not valid JSON ({e.msg} at column {e.colno})") from None
+            raise InvalidRow(reason, f"{what} is not valid JSON ({e.msg} at column {e.colno}): {value[:80]!r}") \
+                from None
     else:
         value = _drop_none(value)
-    items = value if isinstance(value, list) else [value]
+    return value if isinstance(value, list) else [value]
+
+
+def parse_tools(value: Any) -> list[dict[str, Any]] | None:
+    """A tools column (JSON text, one function, or a list of functions) -> OpenAI-style tool schemas."""
+    if value is None or value == "" or value == []:
+        return None
+    items = _items(value, "bad tools", "tools")
     tools = []
     for item in items:
         if isinstance(item, dict) and item.get("type") == "function" and isinstance(item.get("function"), dict):
@@ -119,14 +126,7 @@ def parse_tools(value: Any) -> list[dict[str, Any]] | None:
 
 def parse_tool_calls(value: Any, what: str) -> list[ToolCall]:
     """A function_call value or an OpenAI tool_calls list -> ToolCalls."""
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError as e:
-            raise InvalidRow("bad function_call", f"{what} is not valid JSON ({e.msg}): {value[:80]!r}") from None
-    else:
-        value = _drop_none(value)
-    items = value if isinstance(value, list) else [value]
+    items = _items(value, "bad function_call", what)
     if not items:
         raise InvalidRow("bad function_call", f"{what} holds no call")
     calls = []

@@ -112,12 +112,7 @@ class GLMZ1(GLM4):
 
 
 class GLM45(GLM):
-    def render_start(self, out: _Out, ctx: Ctx) -> None:
-        out.prompt(self.prefix)
-        if ctx.tools:
-            out.prompt("<|system|>\n" + self.tool_format.tools_text(ctx.tools))
-        if ctx.system is not None:
-            out.prompt(fill(self.system, ctx.system))
+    render_start = GLM4.render_start  # tools in a system turn of their own, then the system prompt
 
     def render_user(self, out: _Out, ctx: Ctx, i: int) -> None:
         self.role_token(out, ctx, i, "<|user|>")
