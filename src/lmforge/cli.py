@@ -103,6 +103,9 @@ def _infer_command(name: str) -> Callable[[list[str]], int]:
         cfg = _infer_config(name, args)
         import importlib
 
+        from lmforge.logs import log_to_stderr
+
+        log_to_stderr()
         module, function = INFER_RUNNERS[name]
         getattr(importlib.import_module(module), function)(cfg)  # imported late: torch loads only when needed
         return 0

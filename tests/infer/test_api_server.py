@@ -2,6 +2,7 @@
 client. With greedy decoding the served text must equal the engine's own output for the same messages."""
 
 import json
+import re
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -173,6 +174,8 @@ def test_concurrent_requests_are_all_answered(client, engine, server):
         answers = [f.result() for f in futures]
     assert answers == [expected.text] * 16
     assert max(latencies, default=0) < 2.0
+    # requests that came in while a generation ran were batched (MAX_CONCURRENT=4: up to 4 at a time)
+    assert re.search(r"generated [234] requests \(\d+ prompts\) in one batch", server.log.read_text())
 
 
 def test_wrong_or_missing_key_is_401(server):

@@ -60,6 +60,31 @@ def test_batch_generate_equals_one_by_one(engine):
         assert b == single
 
 
+def test_concurrent_calls_are_batched_and_equal_one_by_one(engine):
+    """Calls from other threads while the engine is busy go together in one generate call when their settings
+    are equal; each still gets exactly its own (greedy) reply. Calls with other settings wait for a batch of
+    their own."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    conversations = [HI, [{"role": "user", "content": "A much longer question, so that padding is needed?"}],
+                     [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "Hello!"},
+                      {"role": "user", "content": "Tell me more."}]] * 2
+    expected = [engine.chat(conv)[0] for conv in conversations]
+    short = engine.chat(HI, max_new_tokens=3)[0]
+    before = engine.generate_calls
+    with ThreadPoolExecutor(len(conversations) + 1) as pool:
+        with engine._turn:  # the engine is busy: every call below has to wait
+            futures = [pool.submit(engine.chat, conv) for conv in conversations]
+            other = pool.submit(engine.chat, HI, max_new_tokens=3)
+            while len(engine._waiting) < len(conversations) + 1:
+                threading.Event().wait(0.01)
+        replies = [f.result()[0] for f in futures]
+        assert other.result()[0] == short
+    assert replies == expected
+    assert engine.generate_calls - before == 2  # the six equal calls in one batch, the other alone
+
+
 def test_system_prompt_and_default_system_reach_the_prompt(engine):
     assert "Be brief." in engine.prompt(HI, system="Be brief.")
     assert "Be brief." in engine.prompt([{"role": "system", "content": "Be brief."}] + HI)

@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import logging
 import os
 import sys
 from typing import Any
 
 from lmforge.errors import ConfigError
+from lmforge.logs import log_to_stderr
 
 USAGE = """\
 usage: lmforge preview CONFIG [key=value ...] [--rows N] [--json]
@@ -101,15 +101,6 @@ def format_example(n: int, example: dict[str, Any], tokenizer: Any, color: bool)
     return "\n".join(lines)
 
 
-def _setup_logging() -> None:
-    logger = logging.getLogger("lmforge")
-    if not logger.handlers and not logging.getLogger().handlers:
-        handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-        logger.addHandler(handler)
-        logger.setLevel(logging.INFO)
-
-
 def main(args: list[str]) -> int:
     if any(a in ("-h", "--help") for a in args):
         print(USAGE)
@@ -123,7 +114,7 @@ def main(args: list[str]) -> int:
         raise ConfigError("model_name_or_path is required: preview loads its tokenizer")
     if not d.dataset and not d.eval_dataset and not d.tokenized_path:
         raise ConfigError("dataset is required: name one or more datasets from dataset_info.json")
-    _setup_logging()
+    log_to_stderr()
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
 
     from transformers import AutoTokenizer
