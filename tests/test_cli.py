@@ -46,3 +46,25 @@ def test_unknown_command_suggests():
     out = run("trian")
     assert out.returncode == 2
     assert "unknown command 'trian'; did you mean 'train'?" in out.stderr
+
+
+def test_a_model_folder_that_is_not_there_is_named(tmp_path):
+    """A local-only path that does not exist fails at once (no hub lookup); a relative name that is no folder
+    here says it was tried as a hub id, and from which folder."""
+    import os
+
+    env = {**os.environ, "HF_HUB_OFFLINE": "1"}
+    common = ["dataset=identity", f"output_dir={tmp_path / 'out'}", "template=phi"]
+
+    def train(model):
+        return subprocess.run([sys.executable, "-m", "lmforge.cli", "train", f"model_name_or_path={model}", *common],
+                              capture_output=True, text=True, cwd=tmp_path, timeout=300, env=env)
+
+    out = train("./models/missing")
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert f"no such folder: ./models/missing (from {tmp_path})" in out.stderr
+    out = train("~/models/missing")
+    assert out.returncode == 1 and "'~' is not expanded" in out.stderr
+    out = train("examples/tiny-phi3")  # the quickstart's model, but run from another folder
+    assert out.returncode == 1 and "Traceback" not in out.stderr
+    assert f"(no such folder in {tmp_path}, so it was looked up as a hub model id)" in out.stderr

@@ -17,7 +17,11 @@ log = logging.getLogger(__name__)
 
 
 def resolve_model_path(name_or_path: str, margs: ModelArguments) -> str:
-    """A local folder as is; a hub id through ModelScope when USE_MODELSCOPE_HUB=1, else left to HF."""
+    """A local folder as is; a hub id through ModelScope when USE_MODELSCOPE_HUB=1, else left to HF. A path
+    that can only be local (absolute, ./, ../, ~) and does not exist is an error at once, not a hub lookup."""
+    if not Path(name_or_path).exists() and name_or_path.startswith(("/", "./", "../", "~", ".\\", "..\\")):
+        tilde = " ('~' is not expanded: write the full path)" if name_or_path.startswith("~") else ""
+        raise ConfigError(f"model_name_or_path: no such folder: {name_or_path} (from {Path.cwd()}){tilde}")
     if Path(name_or_path).exists() or os.environ.get("USE_MODELSCOPE_HUB", "0").lower() not in ("1", "true"):
         return name_or_path
     try:
@@ -27,6 +31,14 @@ def resolve_model_path(name_or_path: str, margs: ModelArguments) -> str:
             from None
     revision = "master" if margs.model_revision == "main" else margs.model_revision
     return snapshot_download(name_or_path, revision=revision, cache_dir=margs.cache_dir)
+
+
+def _not_here(name_or_path: str) -> str:
+    """For an error message: a name that is no local folder was looked up on the hub; say so, with the folder
+    it was not found in (a relative path is relative to where lmforge runs)."""
+    if Path(name_or_path).exists():
+        return ""
+    return f" (no such folder in {Path.cwd()}, so it was looked up as a hub model id)"
 
 
 def _hub_kwargs(margs: ModelArguments) -> dict[str, Any]:
@@ -43,8 +55,8 @@ def load_tokenizer(margs: ModelArguments):
                                                   split_special_tokens=margs.split_special_tokens,
                                                   padding_side="right", **_hub_kwargs(margs))
     except OSError as e:
-        raise ConfigError(f"model_name_or_path: cannot load a tokenizer from '{margs.model_name_or_path}': {e}") \
-            from None
+        raise ConfigError(f"model_name_or_path: cannot load a tokenizer from '{margs.model_name_or_path}'"
+                          f"{_not_here(margs.model_name_or_path)}: {e}") from None
     added = 0
     if margs.add_tokens:
         added += tokenizer.add_tokens(margs.add_tokens)
@@ -131,8 +143,8 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     try:
         config = AutoConfig.from_pretrained(path, **hub)
     except OSError as e:
-        raise ConfigError(f"model_name_or_path: cannot load a model config from '{margs.model_name_or_path}': {e}") \
-            from None
+        raise ConfigError(f"model_name_or_path: cannot load a model config from '{margs.model_name_or_path}'"
+                          f"{_not_here(margs.model_name_or_path)}: {e}") from None
     if head == "score":
         config.num_labels = 1
         config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token
