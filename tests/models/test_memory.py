@@ -60,9 +60,9 @@ def test_offloaded_activations_give_the_same_gradients(tiny_model):
             out.append((loss.detach(), [p.grad.clone() for p in model.parameters()]))
             model.zero_grad()
             if offloader and len(out) == 1:
-                pinned_after_first = offloader.pinned_bytes
+                pinned_after_first = offloader.pool.allocated_bytes
         if offloader:
-            assert offloader.pinned_bytes == pinned_after_first  # steps 2 and 3 pinned nothing new
+            assert offloader.pool.allocated_bytes == pinned_after_first  # steps 2 and 3 pinned nothing new
         return out
 
     offloader = ActivationOffloader(min_bytes=1)
@@ -72,6 +72,35 @@ def test_offloaded_activations_give_the_same_gradients(tiny_model):
         torch.testing.assert_close(loss, ref_loss)
         for g, r in zip(grads, ref_grads, strict=True):
             torch.testing.assert_close(g, r)
+
+
+def test_pinned_pool_reuses_buffers_and_drops_obsolete_ones():
+    """The offload pool's policy (CPU, plain buffers): a steady run allocates once; a run whose steps keep
+    growing holds about one step's worth, not one per size it went through."""
+    from lmforge.models.memory import PinnedPool
+
+    released = []
+    pool = PinnedPool(lambda n: torch.empty(n, dtype=torch.uint8), lambda: released.append(1))
+    mib = 1 << 20
+
+    def step(sizes):
+        taken = [pool.take(n) for n in sizes]
+        for buf, _ in taken:
+            assert buf.numel() >= min(sizes)
+        for buf, _ in taken:
+            pool.give(buf, None)
+        return [b.numel() for b, _ in taken]
+
+    layers = [64 * mib] * 36
+    first = step(layers)
+    allocated = pool.allocated_bytes
+    for _ in range(5):  # steady: same or slightly shorter steps reuse the same buffers
+        assert step([n - 3 * mib for n in layers]) and pool.allocated_bytes == allocated
+    assert sorted(step(layers)) == sorted(first)
+    for k in range(1, 40):  # steps that keep growing (sorted data): each new size replaces the old buffers
+        step([(64 + 8 * k) * mib] * 36)
+        assert pool.held_bytes <= 36 * (64 + 8 * k) * mib * 1.07
+    assert released and not any(b.numel() < (64 + 8 * 39) * mib for b, _ in pool.free)
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import weakref
 from dataclasses import dataclass
+from typing import Any
 
 import torch
 
@@ -95,6 +96,57 @@ def _fast_pinning(threads: int = 8) -> None:
         log.info("activation offload: multi-threaded pinning unavailable (%s)", e)
 
 
+class PinnedPool:
+    """Host buffers for offloaded tensors, kept across steps (pinning new memory is slow).
+
+    `take(nbytes)` returns the smallest free buffer that holds nbytes (with the event of its last use, which
+    the next writer must wait for) or a new one, sized with <= ~6% slack so slightly longer steps reuse it;
+    `give(buffer, event)` returns one. When a step needs more than any free buffer holds (a new longest
+    step), the free buffers too small for it are released: a run whose steps grow (sorted data, no packing)
+    then keeps about one step's worth, not one per size it went through. `allocate(nbytes)` makes a buffer
+    (pinned uint8 memory in training; plain memory in the CPU tests); `release()` runs after buffers are
+    dropped (emptying torch's host cache)."""
+
+    GRANULE = 1 << 21
+
+    def __init__(self, allocate, release=None):
+        self.allocate, self.release = allocate, release
+        self.free: list[tuple[torch.Tensor, Any]] = []
+        self.held_bytes = 0  # in this pool's buffers, free or lent out
+        self.allocated_bytes = 0  # ever allocated (a steady run stops adding to it)
+
+    def take(self, nbytes: int) -> tuple[torch.Tensor, Any]:
+        fits = [i for i, (b, _) in enumerate(self.free) if b.numel() >= nbytes]
+        if fits:
+            return self.free.pop(min(fits, key=lambda i: self.free[i][0].numel()))
+        small = [b for b, _ in self.free]
+        if small:  # every free buffer is smaller than this step's tensors: they are obsolete
+            self.free.clear()
+            self.held_bytes -= sum(b.numel() for b in small)
+            del small
+            if self.release is not None:
+                self.release()
+        step = max(self.GRANULE, nbytes // 16)
+        size = -(-nbytes // step) * step
+        self.held_bytes += size
+        self.allocated_bytes += size
+        return self.allocate(size), None
+
+    def give(self, buffer: torch.Tensor, last_use: Any) -> None:
+        self.free.append((buffer, last_use))
+
+
+def _empty_host_cache() -> None:
+    """Give torch's cached pinned blocks back (their names differ across torch versions)."""
+    empty = getattr(getattr(torch, "accelerator", None), "empty_host_cache", None) or \
+        getattr(torch._C, "_host_emptyCache", None)
+    if empty is None:
+        log.info("activation offload: this torch cannot empty its pinned-memory cache; released buffers stay "
+                 "cached by torch")
+        return
+    empty()
+
+
 class _Saved:
     """One offloaded tensor: its pinned host copy, the event that ends the copy, and (once fetched back) the
     GPU tensor every unpack of it returns."""
@@ -118,9 +170,9 @@ class ActivationOffloader:
 
     - Device -> host copies run on a side stream, so the forward does not wait for them; a copy's source
       stays allocated until it is done (record_stream).
-    - Pinned buffers come from a pool that lives across steps: pinning memory is slow (and on some VMs
-      very slow), so after the first step no new host memory is pinned. A buffer goes back to the pool
-      once its copy back to the GPU is queued; the next writer waits for that copy on the GPU.
+    - Pinned buffers come from a pool that lives across steps (PinnedPool): pinning memory is slow, so after
+      the longest step no new host memory is pinned. A buffer goes back to the pool once its copy back to
+      the GPU is queued; the next writer waits for that copy on the GPU.
     - Backward fetches the tensors back in the reverse order of the forward: when one is needed, the one
       saved before it is already copied back on another side stream, overlapping the copy with compute.
     - A tensor object saved several times is copied once (keyed by identity and version, never by address:
@@ -128,14 +180,11 @@ class ActivationOffloader:
     Parameters (and views of them), non-contiguous or small tensors and tensors off the GPU stay put.
     """
 
-    GRANULE = 1 << 21  # pinned buffers are rounded up (2 MiB or 1/16), so steps of varying length reuse them
-
     def __init__(self, min_bytes: int = 1 << 20, prefetch: bool = True):
         self.min_bytes, self.prefetch = min_bytes, prefetch
         self.d2h = torch.cuda.Stream()
         self.h2d = torch.cuda.Stream()
-        self.free: list[tuple[torch.Tensor, torch.cuda.Event | None]] = []  # (uint8 pinned buffer, last read)
-        self.pinned_bytes = 0
+        self.pool = PinnedPool(lambda n: torch.empty(n, dtype=torch.uint8, pin_memory=True), _empty_host_cache)
         _fast_pinning()
         self.copies = 0  # tensors sent to the CPU
         self.prefetches = 0  # of those, brought back ahead of need
@@ -176,19 +225,9 @@ class ActivationOffloader:
         return (t.is_cuda and not isinstance(base, torch.nn.Parameter) and t.layout == torch.strided
                 and t.is_contiguous() and t.numel() * t.element_size() >= self.min_bytes)
 
-    def _buffer(self, nbytes: int) -> tuple[torch.Tensor, torch.cuda.Event | None]:
-        """The smallest free pinned buffer that holds nbytes, or a new one."""
-        fits = [i for i, (b, _) in enumerate(self.free) if b.numel() >= nbytes]
-        if fits:
-            return self.free.pop(min(fits, key=lambda i: self.free[i][0].numel()))
-        step = max(self.GRANULE, nbytes // 16)  # <= ~6% slack, so slightly longer steps still fit
-        size = -(-nbytes // step) * step
-        self.pinned_bytes += size
-        return torch.empty(size, dtype=torch.uint8, pin_memory=True), None
-
     def _store(self, t: torch.Tensor) -> _Saved:
         nbytes = t.numel() * t.element_size()
-        buf, last_read = self._buffer(nbytes)
+        buf, last_read = self.pool.take(nbytes)
         host = buf[:nbytes].view(t.dtype).view(t.shape)
         self.d2h.wait_stream(torch.cuda.current_stream(t.device))
         if last_read is not None:
@@ -215,7 +254,7 @@ class ActivationOffloader:
             saved.gpu.copy_(host, non_blocking=True)
             saved.fetched = torch.cuda.Event()
             saved.fetched.record(stream)
-        self.free.append((buf, saved.fetched))
+        self.pool.give(buf, saved.fetched)
         saved.host = None
 
     def _prefetch(self, saved: _Saved) -> None:
