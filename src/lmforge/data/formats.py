@@ -267,6 +267,12 @@ def _sharegpt(row: dict, spec: DatasetSpec, media_dir: str | None) -> Conversati
             raise InvalidRow("role order", f"message {i} is '{role}' where {' or '.join(expected)} belongs "
                              "(user/observation and assistant/function_call must alternate)")
         messages.append(_sharegpt_message(role, m.get(t.content_tag), f"message {i}", spec))
+    return _conversation(messages, row, spec, media_dir, system)
+
+
+def _conversation(messages: list[Message], row: dict, spec: DatasetSpec, media_dir: str | None,
+                  system: str | None) -> Conversation:
+    """The checked messages of a sharegpt / openai row as a Conversation, with the pair of a ranking dataset."""
     _check_ending(messages, spec)
     conv = Conversation(messages=messages, **_common(row, spec, media_dir, system))
     if spec.ranking:
@@ -347,12 +353,7 @@ def _openai(row: dict, spec: DatasetSpec, media_dir: str | None) -> Conversation
             raise InvalidRow("unknown role", f"{what}: role '{role}' is none of {', '.join(known)}")
         _check_follows(messages[-1] if messages else None, message, i)
         messages.append(message)
-    _check_ending(messages, spec)
-    conv = Conversation(messages=messages, **_common(row, spec, media_dir, system))
-    if spec.ranking:
-        conv.chosen = _reply_message(_value(row, spec.columns.chosen), "chosen", spec)
-        conv.rejected = _reply_message(_value(row, spec.columns.rejected), "rejected", spec)
-    return conv
+    return _conversation(messages, row, spec, media_dir, system)
 
 
 def _check_follows(prev: Message | None, message: Message, i: int) -> None:
