@@ -50,7 +50,7 @@ class _Call:
 class HuggingfaceEngine(ChatEngine):
     """transformers' generate, one generation at a time. Calls that arrive from other threads while one runs
     (the API server's concurrent requests) wait for it, then go together as one batched `generate` when their
-    settings are equal: eight requests cost about one request's time instead of eight (docs/inference.md).
+    settings are equal (measured on the CPU: 4.3x the throughput of eight concurrent generates, docs/inference.md).
     Streams take their turn too, unbatched."""
 
     name = "huggingface"
