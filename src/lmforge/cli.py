@@ -64,7 +64,18 @@ def cmd_train(args: list[str]) -> int:
     from lmforge.train.run import run_training
 
     run_training(cfg)
+    _end_process_group()
     return 0
+
+
+def _end_process_group() -> None:
+    """A torchrun worker that finished training closes its process group: left to interpreter shutdown,
+    gloo's threads can abort the process ('terminate called without an active exception', exit -6; seen in
+    CI on the 2-process CPU test). Only after success: a rank that failed must not wait on the others."""
+    import torch.distributed as dist
+
+    if dist.is_available() and dist.is_initialized():
+        dist.destroy_process_group()
 
 
 def cmd_preview(args: list[str]) -> int:
