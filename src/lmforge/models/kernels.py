@@ -1,4 +1,5 @@
-"""Faster kernels for training: Liger's fused kernels, and removing LoRA's redundant input casts.
+"""Faster kernels for training: Liger's fused kernels, and less work in PEFT's LoRA layers (no redundant input
+casts, the scaling applied at rank r).
 
 Liger (enable_liger_kernel: true) swaps the model's RMSNorm, RoPE and SwiGLU for fused Triton kernels
 (less memory: they save fewer intermediates for backward), through Liger's own per-family table, so no
@@ -10,12 +11,16 @@ from __future__ import annotations
 
 import importlib.util
 import logging
+import types
 
 import torch
 
 from lmforge.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+# the trainer applies scale_lora_at_rank to LoRA runs; benchmarks/bench_train.py --peft-scaling turns it off
+LORA_SCALE_AT_RANK = True
 
 LIGER_INSTALL = "pip install 'lmforge[liger]'  (or: pip install liger-kernel)"
 
@@ -68,5 +73,38 @@ def skip_lora_input_casts(model) -> int:
     for module in model.modules():
         if isinstance(module, BaseTunerLayer):
             module.cast_input_dtype_enabled = False
+            n += 1
+    return n
+
+
+def _scaled_rank_forward(self, x, *args, **kwargs):
+    """PEFT's vanilla LoRA forward with the scaling applied to the rank-r tensor: base(x) + B(A(x) * s)."""
+    if args or kwargs or self.disable_adapters or self.merged:
+        return type(self).forward(self, x, *args, **kwargs)
+    active = [a for a in self.active_adapters if a in self.lora_A]
+    if len(active) != 1 or active[0] in getattr(self, "lora_variant", {}) or self.lora_B[active[0]].bias is not None:
+        return type(self).forward(self, x, *args, **kwargs)
+    name = active[0]
+    result = self.base_layer(x)
+    lora_A = self.lora_A[name]
+    low_rank = lora_A(self.lora_dropout[name](self._cast_input_dtype(x, lora_A.weight.dtype)))
+    return (result + self.lora_B[name](low_rank * self.scaling[name])).to(result.dtype)
+
+
+def scale_lora_at_rank(model) -> int:
+    """Move LoRA's scaling from the layer's output to the rank-r tensor in PEFT's Linear layers.
+
+    PEFT computes base(x) + B(A(x)) * s: the multiply reads and writes a tensor of the layer's output size
+    (intermediate_size wide for gate/up), and its backward does it again. B(A(x) * s) is the same function
+    (B is linear and bias-free) on a tensor of width r; with s a power of two (LLaMA-Factory's default
+    lora_alpha = 2 x rank) it is even the same bits. Layers with a variant (DoRA, ...), a bias on B, several
+    active or disabled adapters, or extra call arguments run PEFT's own forward. Returns the layers changed."""
+    from peft.tuners.lora.layer import Linear
+
+    n = 0
+    for module in model.modules():
+        if type(module) is Linear:
+            if "forward" not in vars(module):
+                module.forward = types.MethodType(_scaled_rank_forward, module)
             n += 1
     return n

@@ -57,12 +57,16 @@ class LmforgeTrainer(Seq2SeqTrainer):
         self._report_speed_choices()
 
     def _report_speed_choices(self) -> None:
+        from lmforge.models import kernels
+
         cfg, args = self.lmforge_config, self.args
         if (args.bf16 or args.fp16) and cfg.finetuning.finetuning_type == "lora":
-            from lmforge.models.kernels import skip_lora_input_casts
-
-            n = skip_lora_input_casts(self.model)
+            n = kernels.skip_lora_input_casts(self.model)
             log.info("LoRA: %d layers skip the exact float32 round trip of their input under autocast", n)
+        if cfg.finetuning.finetuning_type == "lora" and kernels.LORA_SCALE_AT_RANK:
+            n = kernels.scale_lora_at_rank(self.model)
+            log.info("LoRA: %d layers apply their scaling at rank %s, not to the layer's output", n,
+                     cfg.finetuning.lora_rank)
         log.info("torch.compile: %s", "on" if args.torch_compile else "off (torch_compile: true turns it on)")
 
     # -- loss ------------------------------------------------------------------------------------------------
