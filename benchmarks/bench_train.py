@@ -143,6 +143,19 @@ class Counting:
         return self.collator(features)
 
 
+def print_profile(prof, steps: int) -> None:
+    """GPU time per kernel (self time, summed over the profiled steps, per step) and the GPU's busy share."""
+    events = [e for e in prof.key_averages() if e.self_device_time_total > 0]
+    events.sort(key=lambda e: -e.self_device_time_total)
+    busy = sum(e.self_device_time_total for e in events) / 1e6 / steps
+    print(f"PROFILE GPU busy {busy:.3f} s per step (kernels and copies, summed; streams may overlap)")
+    for e in events[:30]:
+        print(f"PROFILE {e.self_device_time_total / 1e6 / steps:8.4f} s {e.count // steps:6d}x  {e.key[:110]}")
+    cpu = sorted(prof.key_averages(), key=lambda e: -e.self_cpu_time_total)
+    for e in cpu[:12]:
+        print(f"PROFILE cpu {e.self_cpu_time_total / 1e6 / steps:8.4f} s {e.count // steps:6d}x  {e.key[:100]}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("preset", choices=sorted(PRESETS))
@@ -154,6 +167,14 @@ def main() -> None:
                     help="activation offload brings each saved tensor back only when backward needs it")
     ap.add_argument("--varlen-only", action="store_true",
                     help="rows holding one example use the varlen kernel too, not causal SDPA (cuDNN first)")
+    ap.add_argument("--half-layers", action="store_true",
+                    help="with activation offload, checkpoint attention and MLP halves, not whole decoder layers")
+    ap.add_argument("--peft-scaling", action="store_true",
+                    help="LoRA layers scale their output as PEFT does, not the rank-r tensor")
+    ap.add_argument("--step-times", action="store_true",
+                    help="synchronise at every step end and report each step's seconds (step_s)")
+    ap.add_argument("--profile", type=int, default=None, metavar="STEP",
+                    help="profile optimizer steps STEP and STEP+1 (torch.profiler): GPU time per kernel, printed")
     ap.add_argument("--name", default=None)
     ap.add_argument("--json", default=None, help="append the result as one JSON line here")
     a = ap.parse_intermixed_args()
@@ -174,6 +195,14 @@ def main() -> None:
         import lmforge.models.attention as attention
 
         attention.SINGLE_SEQUENCE_SDPA = False
+    if a.half_layers:
+        import lmforge.models.checkpoint_units as checkpoint_units
+
+        checkpoint_units.HALF_LAYER_UNITS = True
+    if a.peft_scaling:
+        import lmforge.models.kernels as kernels
+
+        kernels.LORA_SCALE_AT_RANK = False
     cuda = torch.cuda.is_available()
     tmp = Path(tempfile.mkdtemp(prefix="lmforge-bench-"))
     data_dir = make_data(data_kind, tmp)
@@ -218,18 +247,35 @@ def main() -> None:
     sampler = MemorySampler() if cuda else None  # peaks of training, from here on
 
     marks: dict[str, float] = {}
+    step_ends: list[float] = []
+    profiler: list = []
 
     class Steady(TrainerCallback):
+        def on_step_begin(self, args, state, control, **kw):
+            if a.profile is not None and state.global_step + 1 == a.profile:
+                profiler.append(torch.profiler.profile(activities=[torch.profiler.ProfilerActivity.CPU,
+                                                                   torch.profiler.ProfilerActivity.CUDA]))
+                profiler[0].__enter__()
+
         def on_step_end(self, args, state, control, **kw):
-            if state.global_step == 3:
+            if state.global_step == 3 or a.step_times:
                 if cuda:
                     torch.cuda.synchronize()
-                marks["t3"] = time.perf_counter()
+                now = time.perf_counter()
+                step_ends.append(now)
+                if state.global_step == 3:
+                    marks["t3"] = now
+            if profiler and a.profile is not None and state.global_step == a.profile + 1:
+                if cuda:
+                    torch.cuda.synchronize()
+                profiler[0].__exit__(None, None, None)
+                print_profile(profiler[0], steps=2)
 
     trainer = LmforgeTrainer(model=model, args=cfg.training, train_dataset=train, data_collator=collator,
                              processing_class=tokenizer, lmforge_config=cfg, callbacks=[Steady()],
                              offload_activations=cfg.model.use_unsloth_gc and {"prefetch": not a.no_prefetch})
     t1 = time.perf_counter()
+    step_ends.append(t1)
     metrics = trainer.train().metrics
     if cuda:
         torch.cuda.synchronize()
@@ -239,6 +285,7 @@ def main() -> None:
     tokens = sum(collator.tokens[: trainer.state.global_step * per_step])
     marks["tok3"] = sum(collator.tokens[: 3 * per_step])
     peak_mib = sampler.stop() if sampler else 0
+    offloader = trainer._offloader
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     result = {
         "name": a.name or a.preset, "preset": a.preset, "overrides": a.overrides, "data": data_kind,
@@ -253,7 +300,13 @@ def main() -> None:
         "gradient_checkpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
         "attn_implementation": model.config._attn_implementation, "liger": cfg.model.enable_liger_kernel,
         "offload": cfg.model.use_unsloth_gc, "offload_embedding": cfg.model.offload_embedding,
-        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch, "batch": cfg.training.per_device_train_batch_size, "cutoff": cfg.data.cutoff_len,
+        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch,
+        "half_layers": a.half_layers, "lora_scale_at_rank": not a.peft_scaling,
+        "offload_pinned_gib": round(offloader.pool.allocated_bytes / 2**30, 2) if offloader else None,
+        "offload_copies": offloader.copies if offloader else None,
+        "offload_prefetches": offloader.prefetches if offloader else None,
+        "batch": cfg.training.per_device_train_batch_size, "cutoff": cfg.data.cutoff_len,
+        "step_s": [round(b - e, 3) for e, b in zip(step_ends, step_ends[1:], strict=False)] if a.step_times else None,
         "build_s": round(build_s, 1), "wall_s": round(t_end - t1, 1), "first_loss": losses[:1],
         "last_loss": losses[-1:], "gpu": torch.cuda.get_device_name(0) if cuda else "cpu",
         "torch": torch.__version__,

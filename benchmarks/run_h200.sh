@@ -53,6 +53,10 @@ t = time.perf_counter(); torch.empty(4 << 30, dtype=torch.uint8, pin_memory=True
 print(f"pinning 4 GiB: {time.perf_counter() - t:.2f} s")
 EOF
       ;;
+    attn:*)  # attn:ARGS -> benchmarks/bench_attention.py ARGS
+      # shellcheck disable=SC2086
+      timeout 300 python3 benchmarks/bench_attention.py ${item#attn:} 2>&1 | grep -E "ATTN|Error" | tail -12
+      ;;
     api:*)  # api:ARGS -> benchmarks/bench_api.py ARGS
       # shellcheck disable=SC2086
       timeout 400 python3 benchmarks/bench_api.py ${item#api:} 2>&1 | grep -v Warning | tail -8
@@ -64,6 +68,7 @@ EOF
       timeout 560 python3 benchmarks/bench_train.py "$preset" --name "$name" --json "$OUT/results.jsonl" $args \
         >"$OUT/$name.log" 2>&1
       echo "rc=$?"; grep -E "RESULT|Error|error:|memory" "$OUT/$name.log" | tail -4
+      grep -E "^PROFILE" "$OUT/$name.log" | head -42
       ;;
   esac
 done
