@@ -167,8 +167,6 @@ def main() -> None:
                     help="activation offload brings each saved tensor back only when backward needs it")
     ap.add_argument("--varlen-only", action="store_true",
                     help="rows holding one example use the varlen kernel too, not causal SDPA (cuDNN first)")
-    ap.add_argument("--half-layers", action="store_true",
-                    help="with activation offload, checkpoint attention and MLP halves, not whole decoder layers")
     ap.add_argument("--peft-scaling", action="store_true",
                     help="LoRA layers scale their output as PEFT does, not the rank-r tensor")
     ap.add_argument("--step-times", action="store_true",
@@ -195,10 +193,6 @@ def main() -> None:
         import lmforge.models.attention as attention
 
         attention.SINGLE_SEQUENCE_SDPA = False
-    if a.half_layers:
-        import lmforge.models.checkpoint_units as checkpoint_units
-
-        checkpoint_units.HALF_LAYER_UNITS = True
     if a.peft_scaling:
         import lmforge.models.kernels as kernels
 
@@ -300,8 +294,7 @@ def main() -> None:
         "gradient_checkpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
         "attn_implementation": model.config._attn_implementation, "liger": cfg.model.enable_liger_kernel,
         "offload": cfg.model.use_unsloth_gc, "offload_embedding": cfg.model.offload_embedding,
-        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch,
-        "half_layers": a.half_layers, "lora_scale_at_rank": not a.peft_scaling,
+        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch, "lora_scale_at_rank": not a.peft_scaling,
         "offload_pinned_gib": round(offloader.pool.allocated_bytes / 2**30, 2) if offloader else None,
         "offload_copies": offloader.copies if offloader else None,
         "offload_prefetches": offloader.prefetches if offloader else None,

@@ -52,12 +52,6 @@ class LmforgeTrainer(Seq2SeqTrainer):
             self._offloader = ActivationOffloader(**(offload_activations if isinstance(offload_activations, dict)
                                                      else {}))
             log.info("activation offload: tensors saved for backward are kept in pinned CPU memory")
-            from lmforge.models import checkpoint_units
-
-            if checkpoint_units.HALF_LAYER_UNITS:  # (layers that are not checkpointed run as they are)
-                n = checkpoint_units.split_checkpoint_units(self.model)
-                if n:
-                    log.info("activation offload: %d decoder layers checkpoint as two units (attention, MLP)", n)
         elif offload_activations:
             log.info("activation offload (use_unsloth_gc): no CUDA GPU, so there is nothing to offload")
         self._report_speed_choices()
