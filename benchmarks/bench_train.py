@@ -156,6 +156,23 @@ def print_profile(prof, steps: int) -> None:
         print(f"PROFILE cpu {e.self_cpu_time_total / 1e6 / steps:8.4f} s {e.count // steps:6d}x  {e.key[:100]}")
 
 
+def print_free_blocks(segments: list[dict]) -> None:
+    """Reserved memory that holds no tensor: per stream, the free ("inactive") bytes inside the allocator's
+    segments and the largest free blocks, i.e. what separates max_reserved from max_allocated."""
+    gib = 2**30
+    by_stream: dict[int, list[int]] = {}
+    reserved = allocated = 0
+    for seg in segments:
+        reserved += seg["total_size"]
+        allocated += seg["allocated_size"]
+        free = [b["size"] for b in seg["blocks"] if b["state"] == "inactive"]
+        by_stream.setdefault(seg["stream"], []).extend(free)
+    print(f"MEMORY reserved {reserved / gib:.2f} GiB, allocated {allocated / gib:.2f} GiB in {len(segments)} segments")
+    for stream, free in sorted(by_stream.items()):
+        top = ", ".join(f"{b / 2**20:.0f}" for b in sorted(free, reverse=True)[:12])
+        print(f"MEMORY stream {stream}: {sum(free) / gib:.2f} GiB free in {len(free)} blocks; largest MiB: {top}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("preset", choices=sorted(PRESETS))
@@ -169,6 +186,10 @@ def main() -> None:
                     help="rows holding one example use the varlen kernel too, not causal SDPA (cuDNN first)")
     ap.add_argument("--peft-scaling", action="store_true",
                     help="LoRA layers scale their output as PEFT does, not the rank-r tensor")
+    ap.add_argument("--memory-snapshot", default=None, metavar="PICKLE",
+                    help="record the CUDA allocator's history over the first two steps and dump it here "
+                         "(open with torch.cuda._memory_viz or https://pytorch.org/memory_viz); prints the "
+                         "free blocks inside the reserved segments at the end of step 2")
     ap.add_argument("--step-times", action="store_true",
                     help="synchronise at every step end and report each step's seconds (step_s)")
     ap.add_argument("--profile", type=int, default=None, metavar="STEP",
@@ -244,6 +265,9 @@ def main() -> None:
     step_ends: list[float] = []
     profiler: list = []
 
+    if a.memory_snapshot and cuda:
+        torch.cuda.memory._record_memory_history(max_entries=100_000)
+
     class Steady(TrainerCallback):
         def on_step_begin(self, args, state, control, **kw):
             if a.profile is not None and state.global_step + 1 == a.profile:
@@ -259,6 +283,11 @@ def main() -> None:
                 step_ends.append(now)
                 if state.global_step == 3:
                     marks["t3"] = now
+            if a.memory_snapshot and cuda and state.global_step == 2:
+                torch.cuda.synchronize()
+                torch.cuda.memory._dump_snapshot(a.memory_snapshot)
+                torch.cuda.memory._record_memory_history(enabled=None)
+                print_free_blocks(torch.cuda.memory_snapshot())
             if profiler and a.profile is not None and state.global_step == a.profile + 1:
                 if cuda:
                     torch.cuda.synchronize()

@@ -63,12 +63,13 @@ EOF
       ;;
     bench:*)
       IFS=: read -r _ preset name args <<<"$item"
+      args=${args//\$OUT/$OUT}  # e.g. "--memory-snapshot $OUT/snap.pickle" (files under $OUT come back)
       echo "=== $preset $name $args"
       # shellcheck disable=SC2086
       timeout 560 python3 benchmarks/bench_train.py "$preset" --name "$name" --json "$OUT/results.jsonl" $args \
         >"$OUT/$name.log" 2>&1
       echo "rc=$?"; grep -E "RESULT|Error|error:|memory" "$OUT/$name.log" | tail -4
-      grep -E "^PROFILE" "$OUT/$name.log" | head -42
+      grep -E "^PROFILE|^MEMORY" "$OUT/$name.log" | head -50
       ;;
   esac
 done
