@@ -610,3 +610,32 @@ def test_kto_kl_is_clamped_at_zero_and_required():
     assert torch.allclose(losses, torch.full((2,), 0.5, dtype=torch.float64))
     with pytest.raises(ValueError, match="mismatched pair"):
         L.kto_loss(x, x, torch.zeros(0), torch.zeros(0), torch.tensor([True, False]), 0.1)
+
+
+def test_packed_row_values_land_where_the_padded_batch_has_them():
+    """Sequences of lengths 5, 1, 3 padded to [3, 6] vs laid end to end in one row (PackedCollator's layout:
+    the label of each sequence's first token is ignored): token_log_probs + packed_to_rows == token_log_probs
+    on the padded batch, values, mask and gradients."""
+    from lmforge.train.collators import PackedCollator, PaddingCollator
+
+    torch.manual_seed(0)
+    rows = [[3, 1, 4, 1, 5], [9], [2, 6, 5]]
+    labels = [[-100, 1, 4, 1, 5], [9], [-100, -100, 5]]
+    vocab = 10
+    features = [{"input_ids": r, "labels": y} for r, y in zip(rows, labels, strict=True)]
+    padded = PaddingCollator(0, pad_to_multiple_of=6)(features)
+    packed = PackedCollator()(features)
+    table = torch.randn(vocab, vocab, dtype=torch.float64, requires_grad=True)  # logits: a function of the token
+
+    ref_lp, ref_mask = L.token_log_probs(table[padded["input_ids"]], padded["labels"])
+    lp, mask = L.token_log_probs(table[packed["input_ids"]], packed["labels"])
+    got_lp = L.packed_to_rows(lp, packed["cu_seq_lens_q"])
+    got_mask = L.packed_to_rows(mask, packed["cu_seq_lens_q"])
+    assert got_lp.shape == (3, 4) and got_mask.dtype == torch.bool
+    width = got_lp.shape[1]
+    assert torch.equal(got_mask, ref_mask[:, :width]) and not ref_mask[:, width:].any()
+    torch.testing.assert_close(got_lp, ref_lp[:, :width], rtol=0, atol=0)
+    assert got_mask.sum() == 5  # 4 loss tokens of the first sequence, none of the second, 1 of the third
+    (g_ref,) = torch.autograd.grad(ref_lp.sum(-1).pow(2).sum(), table)
+    (g,) = torch.autograd.grad(got_lp.sum(-1).pow(2).sum(), table)
+    torch.testing.assert_close(g, g_ref)

@@ -89,3 +89,33 @@ def test_precomputed_reference_logps_give_the_same_training(tmp_path, capfd):
     pre_loss = [e["loss"] for e in pre if "loss" in e]
     assert len(live_loss) == 4
     assert pre_loss == pytest.approx(live_loss, rel=1e-4, abs=1e-6)
+
+
+@pytest.mark.parametrize("extra", [[], ["ld_alpha=0.3"]])
+def test_padding_free_dpo_trains_exactly_like_padded_batches(tmp_path, extra):
+    """packing: true for dpo lays each batch's pairs end to end in one row with per-sequence attention: the
+    same losses and metrics as padded batches of the same pairs, step by step."""
+    args = ["max_steps=3", "learning_rate=5e-3", "disable_shuffling=true", *extra]
+    padded = _train(tmp_path / "padded", "dpo", "dpo_en_demo", *args)
+    packed = _train(tmp_path / "packed", "dpo", "dpo_en_demo", "packing=true", *args)
+    steps = [e for e in padded if "loss" in e]
+    packed_steps = [e for e in packed if "loss" in e]
+    assert len(steps) == len(packed_steps) == 3
+    for a, b in zip(steps, packed_steps, strict=True):
+        for key in ("loss", "rewards/margins", "logps/chosen", "logps/rejected", "logits/chosen"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=2e-5), key  # float32 sums in another order
+
+
+def test_packed_pairwise_collator_lays_out_chosen_then_rejected():
+    from lmforge.train.collators import PackedPairwiseCollator
+
+    features = [{"chosen_input_ids": [1, 2, 3], "chosen_labels": [-100, 2, 3], "rejected_input_ids": [1, 4],
+                 "rejected_labels": [-100, 4], "ref_chosen_logps": -1.5, "ref_rejected_logps": -2.5},
+                {"chosen_input_ids": [5, 6], "chosen_labels": [5, 6], "rejected_input_ids": [5, 7, 8, 9],
+                 "rejected_labels": [-100, 7, 8, 9], "ref_chosen_logps": -3.5, "ref_rejected_logps": -4.5}]
+    batch = PackedPairwiseCollator()(features)
+    assert batch["input_ids"].tolist() == [[1, 2, 3, 5, 6, 1, 4, 5, 7, 8, 9]]
+    assert batch["labels"].tolist() == [[-100, 2, 3, -100, 6, -100, 4, -100, 7, 8, 9]]
+    assert batch["position_ids"].tolist() == [[0, 1, 2, 0, 1, 0, 1, 0, 1, 2, 3]]
+    assert batch["cu_seq_lens_q"].tolist() == [0, 3, 5, 7, 11] and batch["max_length_q"] == 4
+    assert batch["ref_logps"].tolist() == [-1.5, -3.5, -2.5, -4.5]

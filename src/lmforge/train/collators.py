@@ -2,7 +2,8 @@
 
 PaddingCollator right-pads a batch into [B, T]. PackedCollator (packing: true) lays the whole batch out as
 ONE row of real tokens, [1, N], with no padding at all, and tells attention where each example starts
-(cu_seq_lens); see data/packing.py and models/attention.py.
+(cu_seq_lens); see data/packing.py and models/attention.py. PackedPairwiseCollator does the same for the
+pairs of dpo.
 """
 
 from __future__ import annotations
@@ -122,3 +123,19 @@ class PackedCollator:
             "max_length_q": longest,
             "max_length_k": longest,
         }
+
+
+@dataclass
+class PackedPairwiseCollator:
+    """packing: true for dpo: the batch's B chosen and B rejected sequences back to back in one row [1, N]
+    (PackedCollator's layout and keys), chosen first, no padding. Batches hold the same pairs as
+    PairwiseCollator's; only the padding is gone."""
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        rows = [{"input_ids": f[f"{side}_input_ids"], "labels": f[f"{side}_labels"]}
+                for side in ("chosen", "rejected") for f in features]
+        batch = PackedCollator()(rows)
+        if "ref_chosen_logps" in features[0]:  # precompute_ref_logps: same order as the sequences
+            batch["ref_logps"] = torch.tensor([f[f"ref_{side}_logps"] for side in ("chosen", "rejected")
+                                               for f in features], dtype=torch.float32)
+        return batch

@@ -78,6 +78,25 @@ def token_log_probs(
     return logps.masked_fill(~mask, 0.0), mask
 
 
+def packed_to_rows(values: Tensor, cu_seq_lens: Tensor) -> Tensor:
+    """Per-token values of a padding-free row -> the padded layout of its sequences.
+
+    ``values`` [1, N - 1] come from ``token_log_probs`` (or any per-position quantity of the shifted row) on a
+    row [1, N] of sequences laid end to end, starting at the offsets ``cu_seq_lens`` (int, [S + 1], N last).
+    Returns [S, L - 1] (L: the longest sequence): row i, column j holds the value at packed position
+    cu[i] + j, i.e. the prediction of sequence i's token j + 1, exactly where ``token_log_probs`` on the
+    right-padded batch puts it; columns past a sequence's end are 0 (False for a bool mask). A gather, so
+    gradients flow back to ``values``."""
+    cu = cu_seq_lens.to(device=values.device, dtype=torch.long)
+    starts, lengths = cu[:-1], cu[1:] - cu[:-1]
+    width = max(int(lengths.max()) - 1, 0)
+    j = torch.arange(width, device=values.device)
+    index = (starts[:, None] + j[None, :]).clamp(max=values.shape[1] - 1)
+    valid = j[None, :] < (lengths - 1)[:, None]
+    rows = values[0][index]
+    return rows & valid if rows.dtype == torch.bool else rows.masked_fill(~valid, 0)
+
+
 def sequence_log_probs(
     logits: Tensor, labels: Tensor, ignore_index: int = IGNORE_INDEX
 ) -> tuple[Tensor, Tensor]:

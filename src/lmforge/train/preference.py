@@ -1,6 +1,7 @@
 """Stages rm, dpo (and its family) and kto: the shared loop with a pairwise or KTO loss.
 
-Batches come from PairwiseCollator (B chosen rows, then B rejected rows) or KTOCollator. The losses are the
+Batches come from PairwiseCollator (B chosen rows, then B rejected rows; with packing: true for dpo,
+PackedPairwiseCollator's one padding-free row of the same sequences) or KTOCollator. The losses are the
 pure functions of `losses.py`; this module only computes log-probs / rewards and logs the metrics.
 """
 
@@ -15,15 +16,17 @@ import torch
 from lmforge.train.losses import (
     kto_loss,
     ld_sequence_log_probs,
+    packed_to_rows,
     pairwise_reward_loss,
     preference_loss,
     reward_accuracy,
-    sequence_log_probs,
     token_log_probs,
 )
 from lmforge.train.trainer import LmforgeTrainer
 
 REFERENCE_FREE = ("orpo", "simpo", "cpo")
+# what a padding-free batch hands the model (PackedPairwiseCollator): attention reads the sequence bounds
+PACKED_KEYS = ("input_ids", "position_ids", "cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k")
 
 
 class _MetricsMixin:
@@ -53,8 +56,12 @@ class _StageTrainer(_MetricsMixin, LmforgeTrainer):
         self.model_accepts_loss_kwargs = False
 
     def _count_tokens(self, inputs) -> None:
-        if self.model.training and "attention_mask" in inputs:
+        if not self.model.training:
+            return
+        if "attention_mask" in inputs:
             self._tokens_since_log += int(inputs["attention_mask"].sum())
+        elif "cu_seq_lens_q" in inputs:  # padding-free: every token is real
+            self._tokens_since_log += inputs["input_ids"].numel()
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         with torch.no_grad():
@@ -121,20 +128,30 @@ class DPOTrainer(_StageTrainer):
         return dataset.add_column("ref_chosen_logps", chosen).add_column("ref_rejected_logps", rejected)
 
     def _logps(self, model, inputs, *, length_desensitized: bool = False):
-        """Summed log-probs of each row's loss tokens, their counts and mean logits. With ld_alpha set, the
-        policy's pair log-probs are LD-DPO's (the tail of the longer reply weighted by ld_alpha)."""
-        logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                       use_cache=False).logits
+        """Summed log-probs of each sequence's loss tokens, their counts and mean logits. With ld_alpha set,
+        the policy's pair log-probs are LD-DPO's (the tail of the longer reply weighted by ld_alpha).
+
+        Padded batches [2B, T] and padding-free rows (PackedPairwiseCollator: one row, cu_seq_lens) give the
+        same numbers: the packed row's per-token values are laid out as the padded batch's (packed_to_rows)."""
+        cu = inputs.get("cu_seq_lens_q")
+        if cu is None:
+            logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
+                           use_cache=False).logits
+        else:
+            logits = model(**{k: inputs[k] for k in PACKED_KEYS}, use_cache=False).logits
+        token_logps, token_mask = token_log_probs(logits, inputs["labels"])
+        position_means = logits[:, :-1].float().mean(-1)
+        if cu is not None:
+            token_logps, token_mask, position_means = (packed_to_rows(x, cu) for x in
+                                                       (token_logps, token_mask, position_means))
         ld_alpha = self.lmforge_config.finetuning.ld_alpha
         if length_desensitized and ld_alpha is not None:
-            token_logps, token_mask = token_log_probs(logits, inputs["labels"])
             (c_lp, r_lp), (c_m, r_m) = token_logps.chunk(2), token_mask.chunk(2)
             logps = torch.cat(ld_sequence_log_probs(c_lp, c_m, r_lp, r_m, ld_alpha))
-            counts = token_mask.sum(-1)
         else:
-            logps, counts = sequence_log_probs(logits, inputs["labels"])
-        mask = inputs["labels"][:, 1:] != -100
-        mean_logits = (logits[:, :-1].float().mean(-1) * mask).sum(-1) / mask.sum(-1).clamp(min=1)
+            logps = token_logps.sum(-1)
+        counts = token_mask.sum(-1)
+        mean_logits = (position_means * token_mask).sum(-1) / counts.clamp(min=1)
         return logps, counts, mean_logits
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):

@@ -63,10 +63,14 @@ def _stage_parts(stage: str):
     }[stage]
 
 
+PACKED_STAGES = ("pt", "sft", "dpo")
+
+
 def _use_packing(cfg: Config) -> bool:
     """packing (neat_packing is its alias) for pt / sft: padding-free rows, each example attending only to
-    itself. Generation-based evaluation (predict_with_generate) needs padded prompts, so it turns it off."""
-    if not cfg.data.packing or cfg.finetuning.stage not in ("pt", "sft"):
+    itself; for dpo: each batch's pairs in one padding-free row (the same pairs per batch, no padding).
+    Generation-based evaluation (predict_with_generate) needs padded prompts, so it turns it off."""
+    if not cfg.data.packing or cfg.finetuning.stage not in PACKED_STAGES:  # the config refuses the others
         return False
     if getattr(cfg.training, "predict_with_generate", False):
         log.warning("packing is off: predict_with_generate evaluates padded prompts")
@@ -92,7 +96,7 @@ def _pack_splits(splits, cfg: Config, tokenizer):
     return splits
 
 
-def _reference_model(cfg: Config, tokenizer):
+def _reference_model(cfg: Config, tokenizer, packed: bool = False):
     """None when the policy can be its own reference (LoRA: adapter disabled) or no reference is needed."""
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model
@@ -115,7 +119,7 @@ def _reference_model(cfg: Config, tokenizer):
         ref_cfg.model.adapter_name_or_path = None
     # else: LoRA continuing an adapter: the reference is the base with that adapter merged
     ref_cfg.finetuning.finetuning_type = "lora" if ref_cfg.model.adapter_name_or_path else "full"
-    model = load_model(ref_cfg, tokenizer, trainable=False)
+    model = load_model(ref_cfg, tokenizer, trainable=False, packed=packed)  # it reads the policy's batches
     log.info("reference model: %s", f.ref_model or "a frozen copy of the starting model")
     return apply_finetuning(model, ref_cfg, is_trainable=False)
 
@@ -150,7 +154,7 @@ def run_training(cfg: Config) -> dict:
     splits = load_datasets(cfg, tokenizer, template, stage)
     trainer_cls, collator_cls, head = _stage_parts(stage)
     packed = _use_packing(cfg)
-    if packed:
+    if packed and stage in ("pt", "sft"):  # dpo keeps its pairs as they are, batches only lose their padding
         splits = _pack_splits(splits, cfg, tokenizer)
     model = load_model(cfg, tokenizer, trainable=t.do_train, head=head, packed=packed)
     model = apply_finetuning(model, cfg, is_trainable=t.do_train)
@@ -159,12 +163,12 @@ def run_training(cfg: Config) -> dict:
 
         offload_input_embedding(model)
         log.info("offload_embedding: the input embedding table stays in CPU memory")
-    extra = {"ref_model": _reference_model(cfg, tokenizer)} if stage in ("dpo", "kto") else {}
+    extra = {"ref_model": _reference_model(cfg, tokenizer, packed)} if stage in ("dpo", "kto") else {}
 
     if packed:
-        from lmforge.train.collators import PackedCollator
+        from lmforge.train.collators import PackedCollator, PackedPairwiseCollator
 
-        collator = PackedCollator()
+        collator = PackedPairwiseCollator() if stage == "dpo" else PackedCollator()
     else:
         collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
     # use_unsloth_gc (LLaMA-Factory's name for offloaded checkpointing) -> lmforge's activation offload
