@@ -32,7 +32,8 @@ class DataArguments:
     ignore_pad_token_for_loss: bool = arg(True, "Ignore padding tokens in the loss.")
     val_size: float = arg(0.0, "Held-out evaluation split: a fraction in (0, 1) or a row count >= 1.")
     eval_on_each_dataset: bool = arg(False, "Evaluate each eval dataset separately.")
-    packing: bool | None = arg(None, "Pack several examples into each sequence. Unset: on for pt, off otherwise.")
+    packing: bool | None = arg(None, "Pack several examples into each sequence, each attending only to itself "
+                               "(dpo: each batch's pairs in one padding-free row). Unset: on for pt, off otherwise.")
     neat_packing: bool = arg(False, "Packing in which each example attends only to itself (implies packing).")
     tool_format: str | None = arg(None, "Tool-call format to use instead of the template's own.")
     default_system: str | None = arg(None, "System prompt used when a row has none (overrides the template's).")
