@@ -106,6 +106,19 @@ def test_padding_free_dpo_trains_exactly_like_padded_batches(tmp_path, extra):
             assert b[key] == pytest.approx(a[key], rel=1e-4, abs=2e-5), key  # float32 sums in another order
 
 
+def test_padding_free_kto_trains_exactly_like_padded_batches(tmp_path):
+    args = ["max_steps=3", "learning_rate=5e-3", "pref_beta=0.5", "disable_shuffling=true"]
+    padded = [e for e in _train(tmp_path / "padded", "kto", "kto_en_demo", *args) if "loss" in e]
+    packed = [e for e in _train(tmp_path / "packed", "kto", "kto_en_demo", "packing=true", *args) if "loss" in e]
+    assert len(padded) == len(packed) == 3
+    for a, b in zip(padded, packed, strict=True):
+        assert a.keys() == b.keys()
+        for key in ("loss", "kl", "rewards/chosen", "logps/chosen", "rewards/rejected", "logps/rejected"):
+            if key in a:
+                assert b[key] == pytest.approx(a[key], rel=1e-4, abs=2e-5), key
+    assert any("rewards/chosen" in e for e in padded) and any("rewards/rejected" in e for e in padded)
+
+
 def test_packed_pairwise_collator_lays_out_chosen_then_rejected():
     from lmforge.train.collators import PackedPairwiseCollator
 

@@ -2,8 +2,8 @@
 
 PaddingCollator right-pads a batch into [B, T]. PackedCollator (packing: true) lays the whole batch out as
 ONE row of real tokens, [1, N], with no padding at all, and tells attention where each example starts
-(cu_seq_lens); see data/packing.py and models/attention.py. PackedPairwiseCollator does the same for the
-pairs of dpo.
+(cu_seq_lens); see data/packing.py and models/attention.py. PackedPairwiseCollator and PackedKTOCollator
+do the same for the batches of dpo and kto.
 """
 
 from __future__ import annotations
@@ -138,4 +138,17 @@ class PackedPairwiseCollator:
         if "ref_chosen_logps" in features[0]:  # precompute_ref_logps: same order as the sequences
             batch["ref_logps"] = torch.tensor([f[f"ref_{side}_logps"] for side in ("chosen", "rejected")
                                                for f in features], dtype=torch.float32)
+        return batch
+
+
+@dataclass
+class PackedKTOCollator:
+    """packing: true for kto: the batch's examples in one padding-free row and their mismatched KL
+    examples in another (keys kl_*), PackedCollator's layout; kto_tags as KTOCollator's."""
+
+    def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
+        batch = PackedCollator()([{"input_ids": f["input_ids"], "labels": f["labels"]} for f in features])
+        kl = PackedCollator()([{"input_ids": f["kl_input_ids"], "labels": f["kl_labels"]} for f in features])
+        batch.update({f"kl_{k}": v for k, v in kl.items()})
+        batch["kto_tags"] = torch.tensor([bool(f["kto_tags"]) for f in features])
         return batch

@@ -1,7 +1,7 @@
 """Stages rm, dpo (and its family) and kto: the shared loop with a pairwise or KTO loss.
 
-Batches come from PairwiseCollator (B chosen rows, then B rejected rows; with packing: true for dpo,
-PackedPairwiseCollator's one padding-free row of the same sequences) or KTOCollator. The losses are the
+Batches come from PairwiseCollator (B chosen rows, then B rejected rows) or KTOCollator; with packing: true,
+from PackedPairwiseCollator / PackedKTOCollator: the same sequences in padding-free rows. The losses are the
 pure functions of `losses.py`; this module only computes log-probs / rewards and logs the metrics.
 """
 
@@ -186,8 +186,9 @@ class KTOTrainer(DPOTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         f = self.lmforge_config.finetuning
         self._count_tokens(inputs)
-        main = {k: inputs[k] for k in ("input_ids", "attention_mask", "labels")}
-        kl = {k: inputs[f"kl_{k}"] for k in ("input_ids", "attention_mask", "labels")}
+        keys = ("labels", *(PACKED_KEYS if "cu_seq_lens_q" in inputs else ("input_ids", "attention_mask")))
+        main = {k: inputs[k] for k in keys}
+        kl = {k: inputs[f"kl_{k}"] for k in keys}
         logps, counts, _ = self._logps(model, main)
         with torch.no_grad():
             kl_logps, _, _ = self._logps(model, kl)

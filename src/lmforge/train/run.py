@@ -63,12 +63,12 @@ def _stage_parts(stage: str):
     }[stage]
 
 
-PACKED_STAGES = ("pt", "sft", "dpo")
+PACKED_STAGES = ("pt", "sft", "dpo", "kto")
 
 
 def _use_packing(cfg: Config) -> bool:
     """packing (neat_packing is its alias) for pt / sft: padding-free rows, each example attending only to
-    itself; for dpo: each batch's pairs in one padding-free row (the same pairs per batch, no padding).
+    itself; for dpo and kto: each batch's sequences in padding-free rows (the same batches, no padding).
     Generation-based evaluation (predict_with_generate) needs padded prompts, so it turns it off."""
     if not cfg.data.packing or cfg.finetuning.stage not in PACKED_STAGES:  # the config refuses the others
         return False
@@ -154,7 +154,7 @@ def run_training(cfg: Config) -> dict:
     splits = load_datasets(cfg, tokenizer, template, stage)
     trainer_cls, collator_cls, head = _stage_parts(stage)
     packed = _use_packing(cfg)
-    if packed and stage in ("pt", "sft"):  # dpo keeps its pairs as they are, batches only lose their padding
+    if packed and stage in ("pt", "sft"):  # dpo / kto keep their batches as they are, only without padding
         splits = _pack_splits(splits, cfg, tokenizer)
     model = load_model(cfg, tokenizer, trainable=t.do_train, head=head, packed=packed)
     model = apply_finetuning(model, cfg, is_trainable=t.do_train)
@@ -166,9 +166,9 @@ def run_training(cfg: Config) -> dict:
     extra = {"ref_model": _reference_model(cfg, tokenizer, packed)} if stage in ("dpo", "kto") else {}
 
     if packed:
-        from lmforge.train.collators import PackedCollator, PackedPairwiseCollator
+        from lmforge.train.collators import PackedCollator, PackedKTOCollator, PackedPairwiseCollator
 
-        collator = PackedPairwiseCollator() if stage == "dpo" else PackedCollator()
+        collator = {"dpo": PackedPairwiseCollator, "kto": PackedKTOCollator}.get(stage, PackedCollator)()
     else:
         collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
     # use_unsloth_gc (LLaMA-Factory's name for offloaded checkpointing) -> lmforge's activation offload
