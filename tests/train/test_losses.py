@@ -72,7 +72,9 @@ def random_batch(seed, batch=3, length=7, vocab=11, dtype=torch.float64, ignore_
 
 @pytest.mark.parametrize("seed", SEEDS)
 @pytest.mark.parametrize("dtype", [torch.float64, torch.float32, torch.bfloat16])
-def test_token_log_probs_match_reference(seed, dtype):
+@pytest.mark.parametrize("chunk", [1024, 4])  # bf16 logits are upcast in chunks of positions (4: several per row)
+def test_token_log_probs_match_reference(seed, dtype, chunk, monkeypatch):
+    monkeypatch.setattr(L, "LOGPROB_CHUNK", chunk)
     logits, labels = random_batch(seed, dtype=dtype)
     logps, mask = L.token_log_probs(logits, labels)
     assert logps.shape == mask.shape == (3, 6)

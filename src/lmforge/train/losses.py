@@ -49,6 +49,9 @@ def _check_logits_labels(logits: Tensor, labels: Tensor) -> None:
 # Log-probabilities of labels
 
 
+LOGPROB_CHUNK = 1024  # positions upcast to float32 at once by token_log_probs (bf16/fp16 logits)
+
+
 def token_log_probs(
     logits: Tensor, labels: Tensor, ignore_index: int = IGNORE_INDEX
 ) -> tuple[Tensor, Tensor]:
@@ -68,12 +71,16 @@ def token_log_probs(
     if logits.dtype in (torch.float32, torch.float64):
         logps = logits.gather(-1, targets).squeeze(-1) - torch.logsumexp(logits, dim=-1)
     else:
-        # bf16/fp16: upcast one row at a time, so a float32 copy of the whole batch's logits never exists
-        # at once (it matters for the reference model, run under no_grad).
+        # bf16/fp16: upcast LOGPROB_CHUNK positions at a time, so a float32 copy of the whole batch's logits
+        # never exists at once (a padding-free batch is one row of every sequence)
         rows = []
-        for row_logits, row_targets in zip(logits, targets, strict=True):
-            row_logits = row_logits.float()
-            rows.append(row_logits.gather(-1, row_targets).squeeze(-1) - torch.logsumexp(row_logits, dim=-1))
+        for row_logits, row_targets in zip(logits, targets, strict=True):  # slices: no copy of the logits
+            parts = []
+            for start in range(0, max(row_logits.shape[0], 1), LOGPROB_CHUNK):  # (an empty row: one empty part)
+                chunk = row_logits[start:start + LOGPROB_CHUNK].float()
+                parts.append(chunk.gather(-1, row_targets[start:start + LOGPROB_CHUNK]).squeeze(-1)
+                             - torch.logsumexp(chunk, dim=-1))
+            rows.append(torch.cat(parts))
         logps = torch.stack(rows)
     return logps.masked_fill(~mask, 0.0), mask
 

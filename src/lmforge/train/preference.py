@@ -140,7 +140,7 @@ class DPOTrainer(_StageTrainer):
         else:
             logits = model(**{k: inputs[k] for k in PACKED_KEYS}, use_cache=False).logits
         token_logps, token_mask = token_log_probs(logits, inputs["labels"])
-        position_means = logits[:, :-1].float().mean(-1)
+        position_means = logits[:, :-1].detach().mean(-1, dtype=torch.float32)  # a metric: no float copy, no grad
         if cu is not None:
             token_logps, token_mask, position_means = (packed_to_rows(x, cu) for x in
                                                        (token_logps, token_mask, position_means))
