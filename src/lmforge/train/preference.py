@@ -25,7 +25,8 @@ from lmforge.train.losses import (
 from lmforge.train.trainer import LmforgeTrainer
 
 REFERENCE_FREE = ("orpo", "simpo", "cpo")
-# what a padding-free batch hands the model (PackedPairwiseCollator): attention reads the sequence bounds
+# what a padding-free batch hands the model (PackedPairwiseCollator, PackedKTOCollator): attention reads the
+# sequence bounds
 PACKED_KEYS = ("input_ids", "position_ids", "cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k")
 
 
