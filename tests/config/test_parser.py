@@ -149,7 +149,7 @@ def test_resolved_config_round_trips(tmp_path, lf_yaml):
         (["finetuning_type=full", "quantization_bit=4"], "quantization_bit=4 with finetuning_type=full"),
         (["bf16=true", "fp16=true"], "At most one of fp16 and bf16 can be True"),
         (["mask_history=true", "train_on_prompt=true"], "mask_history and train_on_prompt are both true"),
-        (["stage=rm", "packing=true"], "packing with stage=rm: packing is available for pt, sft, dpo and kto"),
+        (["stage=ppo", "packing=true"], "packing with stage=ppo: packing is available for pt, sft, rm, dpo and kto"),
         (["eval_strategy=steps"], "eval_strategy=steps but there is no evaluation data"),
         (["warmup_ratio=0.1", "warmup_steps=10"], "warmup_ratio and warmup_steps are both set"),
         (["finetuning_type=freeze", "adapter_name_or_path=a"], "adapter_name_or_path is set but"),

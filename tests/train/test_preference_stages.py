@@ -106,6 +106,19 @@ def test_padding_free_dpo_trains_exactly_like_padded_batches(tmp_path, extra):
             assert b[key] == pytest.approx(a[key], rel=1e-4, abs=2e-5), key  # float32 sums in another order
 
 
+def test_padding_free_reward_model_trains_exactly_like_padded_batches(tmp_path):
+    """rm with packing: true scores each sequence at its last non-pad token of the padding-free row, where
+    transformers' classification head reads the padded row: the same losses and rewards."""
+    args = ["max_steps=3", "learning_rate=5e-3", "disable_shuffling=true"]
+    padded = [e for e in _train(tmp_path / "padded", "rm", "dpo_en_demo", *args) if "loss" in e]
+    packed = [e for e in _train(tmp_path / "packed", "rm", "dpo_en_demo", "packing=true", *args) if "loss" in e]
+    assert len(padded) == len(packed) == 3
+    for a, b in zip(padded, packed, strict=True):
+        for key in ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=2e-5), key
+    assert padded[-1]["rewards/chosen"] != padded[0]["rewards/chosen"]  # the scores moved: the head trains
+
+
 def test_padding_free_kto_trains_exactly_like_padded_batches(tmp_path):
     args = ["max_steps=3", "learning_rate=5e-3", "pref_beta=0.5", "disable_shuffling=true"]
     padded = [e for e in _train(tmp_path / "padded", "kto", "kto_en_demo", *args) if "loss" in e]

@@ -33,7 +33,7 @@ class DataArguments:
     val_size: float = arg(0.0, "Held-out evaluation split: a fraction in (0, 1) or a row count >= 1.")
     eval_on_each_dataset: bool = arg(False, "Evaluate each eval dataset separately.")
     packing: bool | None = arg(None, "Pack several examples into each sequence, each attending only to itself "
-                               "(dpo, kto: each batch's sequences in padding-free rows). Unset: on for pt, off otherwise.")
+                               "(rm, dpo, kto: each batch's sequences in padding-free rows). Unset: on for pt, off otherwise.")
     neat_packing: bool = arg(False, "Packing in which each example attends only to itself (implies packing).")
     tool_format: str | None = arg(None, "Tool-call format to use instead of the template's own.")
     default_system: str | None = arg(None, "System prompt used when a row has none (overrides the template's).")

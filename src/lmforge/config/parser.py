@@ -457,8 +457,8 @@ def _validate_combinations(cfg: Config, command: str) -> None:
     if d.neat_packing and d.packing is False:
         _conflict("neat_packing: true with packing: false; neat_packing is packing without cross-example "
                   "attention, so it needs packing (remove packing: false)")
-    if (d.packing or d.neat_packing) and f.stage not in ("pt", "sft", "dpo", "kto"):
-        _conflict(f"packing with stage={f.stage}: packing is available for pt, sft, dpo and kto (padding-free "
+    if (d.packing or d.neat_packing) and f.stage not in ("pt", "sft", "rm", "dpo", "kto"):
+        _conflict(f"packing with stage={f.stage}: packing is available for pt, sft, rm, dpo and kto (padding-free "
                   "batches) only; remove packing")
     if d.interleave_probs is not None:
         if d.mix_strategy == "concat":

@@ -3,7 +3,7 @@
 PaddingCollator right-pads a batch into [B, T]. PackedCollator (packing: true) lays the whole batch out as
 ONE row of real tokens, [1, N], with no padding at all, and tells attention where each example starts
 (cu_seq_lens); see data/packing.py and models/attention.py. PackedPairwiseCollator and PackedKTOCollator
-do the same for the batches of dpo and kto.
+do the same for the batches of rm / dpo and kto.
 """
 
 from __future__ import annotations
@@ -127,7 +127,7 @@ class PackedCollator:
 
 @dataclass
 class PackedPairwiseCollator:
-    """packing: true for dpo: the batch's B chosen and B rejected sequences back to back in one row [1, N]
+    """packing: true for rm and dpo: the batch's B chosen and B rejected sequences back to back in one row [1, N]
     (PackedCollator's layout and keys), chosen first, no padding. Batches hold the same pairs as
     PairwiseCollator's; only the padding is gone."""
 

@@ -76,13 +76,48 @@ class RewardTrainer(_StageTrainer):
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         inputs.pop("labels", None)
         self._count_tokens(inputs)
-        scores = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits.squeeze(-1)
+        if "cu_seq_lens_q" in inputs:
+            scores = self._packed_scores(model, inputs)
+        else:
+            scores = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"]).logits.squeeze(-1)
         chosen, rejected = scores.float().chunk(2)
         loss = pairwise_reward_loss(chosen, rejected)
         self._store({"rewards/chosen": chosen, "rewards/rejected": rejected,
                      "rewards/margins": chosen - rejected,
                      "rewards/accuracies": reward_accuracy(chosen, rejected)}, model.training)
         return (loss, {"chosen": chosen, "rejected": rejected}) if return_outputs else loss
+
+    def _packed_scores(self, model, inputs) -> torch.Tensor:
+        """A padding-free row's per-sequence scores: the score head's output at each sequence's last token
+        that is not the pad token, where transformers' classification models read a padded row's score.
+        The model pools one position of the row, so the head's per-token output is caught with a hook."""
+        head = _score_head(model)
+        caught: list[torch.Tensor] = []
+        handle = head.register_forward_hook(lambda module, args, output: caught.append(output))
+        try:
+            model(**{k: inputs[k] for k in PACKED_KEYS})
+        finally:
+            handle.remove()
+        token_scores = caught[-1][0, :, 0]  # [N]
+        ids = inputs["input_ids"][0]
+        cu = inputs["cu_seq_lens_q"].to(ids.device, torch.long)
+        sequence = torch.repeat_interleave(torch.arange(cu.numel() - 1, device=ids.device), cu[1:] - cu[:-1])
+        positions = torch.arange(ids.numel(), device=ids.device)
+        pad = self.accelerator.unwrap_model(model).config.get_text_config().pad_token_id
+        if pad is not None:  # pad tokens are never the scored position (a sequence of pads only: its first)
+            positions = torch.where(ids != pad, positions, cu[sequence])
+        last = torch.zeros(cu.numel() - 1, dtype=torch.long, device=ids.device).scatter_reduce(
+            0, sequence, positions, reduce="amax", include_self=False)
+        return token_scores[last]
+
+
+def _score_head(model) -> torch.nn.Module:
+    """The outermost module named `score` (a sequence-classification model's head; PEFT may wrap it)."""
+    named = [(name, m) for name, m in model.named_modules() if name.split(".")[-1] == "score"]
+    if not named:
+        raise ValueError("packing for rm needs a model with a `score` head (transformers' "
+                         "*ForSequenceClassification); set packing: false")
+    return min(named, key=lambda item: item[0].count("."))[1]
 
 
 class DPOTrainer(_StageTrainer):

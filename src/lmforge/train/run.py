@@ -63,12 +63,12 @@ def _stage_parts(stage: str):
     }[stage]
 
 
-PACKED_STAGES = ("pt", "sft", "dpo", "kto")
+PACKED_STAGES = ("pt", "sft", "rm", "dpo", "kto")
 
 
 def _use_packing(cfg: Config) -> bool:
     """packing (neat_packing is its alias) for pt / sft: padding-free rows, each example attending only to
-    itself; for dpo and kto: each batch's sequences in padding-free rows (the same batches, no padding).
+    itself; for rm, dpo and kto: each batch's sequences in padding-free rows (the same batches, no padding).
     Generation-based evaluation (predict_with_generate) needs padded prompts, so it turns it off."""
     if not cfg.data.packing or cfg.finetuning.stage not in PACKED_STAGES:  # the config refuses the others
         return False
@@ -154,7 +154,7 @@ def run_training(cfg: Config) -> dict:
     splits = load_datasets(cfg, tokenizer, template, stage)
     trainer_cls, collator_cls, head = _stage_parts(stage)
     packed = _use_packing(cfg)
-    if packed and stage in ("pt", "sft"):  # dpo / kto keep their batches as they are, only without padding
+    if packed and stage in ("pt", "sft"):  # rm / dpo / kto keep their batches as they are, only without padding
         splits = _pack_splits(splits, cfg, tokenizer)
     model = load_model(cfg, tokenizer, trainable=t.do_train, head=head, packed=packed)
     model = apply_finetuning(model, cfg, is_trainable=t.do_train)
@@ -168,7 +168,8 @@ def run_training(cfg: Config) -> dict:
     if packed:
         from lmforge.train.collators import PackedCollator, PackedKTOCollator, PackedPairwiseCollator
 
-        collator = {"dpo": PackedPairwiseCollator, "kto": PackedKTOCollator}.get(stage, PackedCollator)()
+        collator = {"rm": PackedPairwiseCollator, "dpo": PackedPairwiseCollator,
+                    "kto": PackedKTOCollator}.get(stage, PackedCollator)()
     else:
         collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
     # use_unsloth_gc (LLaMA-Factory's name for offloaded checkpointing) -> lmforge's activation offload
