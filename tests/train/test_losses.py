@@ -641,3 +641,25 @@ def test_packed_row_values_land_where_the_padded_batch_has_them():
     (g_ref,) = torch.autograd.grad(ref_lp.sum(-1).pow(2).sum(), table)
     (g,) = torch.autograd.grad(got_lp.sum(-1).pow(2).sum(), table)
     torch.testing.assert_close(g, g_ref)
+
+
+@pytest.mark.parametrize("chunk", [1024, 3])
+def test_linear_token_log_probs_equal_the_logits_path(chunk):
+    """hidden -> per-token log-probs through the chunked head == token_log_probs on hidden @ W.T: values,
+    mask and gradients (float64); several chunks with chunk=3."""
+    g = torch.Generator().manual_seed(0)
+    hidden = torch.randn(2, 7, 5, generator=g, dtype=torch.float64, requires_grad=True)
+    weight = torch.randn(11, 5, generator=g, dtype=torch.float64)
+    labels = torch.randint(0, 11, (2, 7), generator=g)
+    labels[0, :3] = -100
+    labels[1, 5] = -100
+    ref_lp, ref_mask = L.token_log_probs(hidden @ weight.T, labels)
+    lp, mask = L.linear_token_log_probs(hidden, weight, labels, chunk_size=chunk)
+    assert torch.equal(mask, ref_mask)
+    torch.testing.assert_close(lp, ref_lp, rtol=1e-12, atol=1e-12)
+    upstream = torch.randn(2, 6, generator=g, dtype=torch.float64)  # any weighting of the log-probs
+    (g_ref,) = torch.autograd.grad((ref_lp * upstream).sum(), hidden)
+    (g_got,) = torch.autograd.grad((lp * upstream).sum(), hidden)
+    torch.testing.assert_close(g_got, g_ref, rtol=1e-10, atol=1e-12)
+    with pytest.raises(ValueError, match="the head trains"):
+        L.linear_token_log_probs(hidden, weight.requires_grad_(), labels)

@@ -85,6 +85,62 @@ def token_log_probs(
     return logps.masked_fill(~mask, 0.0), mask
 
 
+class _LinearTokenLogProbs(torch.autograd.Function):
+    """log softmax(hidden @ weight.T)[n, targets[n]] for each row n, chunk by chunk, for a frozen weight.
+
+    d logp_n / d hidden_n = weight[t_n] - softmax_n @ weight does not depend on the upstream gradient, so it
+    is computed in the forward pass while the chunk's logits exist (one chunk of logits at a time, as in
+    _LinearCrossEntropy) and scaled by grad_output in backward."""
+
+    @staticmethod
+    def forward(ctx, hidden, weight, targets, chunk_size, grad_needed):
+        out = torch.empty(hidden.shape[0], dtype=torch.promote_types(hidden.dtype, torch.float32),
+                          device=hidden.device)
+        jacobian = torch.empty_like(hidden) if grad_needed else None
+        for start in range(0, hidden.shape[0], chunk_size):
+            h, t = hidden[start:start + chunk_size], targets[start:start + chunk_size]
+            logits = _upcast(h @ weight.T)  # as token_log_probs on the model's logits: matmul in its dtype
+            lse = torch.logsumexp(logits, dim=-1)
+            out[start:start + chunk_size] = logits.gather(-1, t.unsqueeze(-1)).squeeze(-1) - lse
+            if grad_needed:
+                probs = logits.sub_(lse.unsqueeze(-1)).exp_()  # softmax, in place of the logits
+                probs[torch.arange(len(t), device=t.device), t] -= 1.0  # softmax - onehot
+                jacobian[start:start + chunk_size] = -(probs.to(hidden.dtype) @ weight)
+        ctx.save_for_backward(jacobian)
+        return out
+
+    @staticmethod
+    def backward(ctx, grad_output):
+        (jacobian,) = ctx.saved_tensors
+        grad_hidden = None if jacobian is None else (grad_output.unsqueeze(-1) * jacobian).to(jacobian.dtype)
+        return grad_hidden, None, None, None, None
+
+
+def linear_token_log_probs(
+    hidden: Tensor, weight: Tensor, labels: Tensor, ignore_index: int = IGNORE_INDEX, chunk_size: int = 1024
+) -> tuple[Tensor, Tensor]:
+    """``token_log_probs(hidden @ weight.T, labels)`` without materialising the logits, for a frozen head.
+
+    ``hidden`` [B, T, H] is the last hidden state (after the final norm), ``weight`` [V, H] the output head
+    (bias-free, not training), ``labels`` [B, T] unshifted. Only positions with a label are projected,
+    ``chunk_size`` at a time. Returns ``(logps, mask)`` [B, T - 1] as token_log_probs does; gradients flow to
+    ``hidden``."""
+    if hidden.dim() != 3 or labels.shape != hidden.shape[:2]:
+        raise ValueError(
+            f"expected hidden [B, T, H] and labels [B, T]; got {tuple(hidden.shape)} and {tuple(labels.shape)}"
+        )
+    if weight.requires_grad:
+        raise ValueError("linear_token_log_probs: the head trains here; use token_log_probs on the logits")
+    shifted = labels[:, 1:]
+    mask = shifted != ignore_index
+    rows = hidden[:, :-1][mask]
+    values = _LinearTokenLogProbs.apply(rows, weight, shifted[mask], chunk_size,
+                                        torch.is_grad_enabled() and rows.requires_grad)
+    logps = values.new_zeros(mask.shape)
+    logps[mask] = values
+    return logps, mask
+
+
 def packed_to_rows(values: Tensor, cu_seq_lens: Tensor) -> Tensor:
     """Per-token values of a padding-free row -> the padded layout of its sequences.
 

@@ -16,6 +16,7 @@ import torch
 from lmforge.train.losses import (
     kto_loss,
     ld_sequence_log_probs,
+    linear_token_log_probs,
     packed_to_rows,
     pairwise_reward_loss,
     preference_loss,
@@ -170,13 +171,21 @@ class DPOTrainer(_StageTrainer):
         Padded batches [2B, T] and padding-free rows (PackedPairwiseCollator: one row, cu_seq_lens) give the
         same numbers: the packed row's per-token values are laid out as the padded batch's (packed_to_rows)."""
         cu = inputs.get("cu_seq_lens_q")
-        if cu is None:
-            logits = model(input_ids=inputs["input_ids"], attention_mask=inputs["attention_mask"],
-                           use_cache=False).logits
+        keys = PACKED_KEYS if cu is not None else ("input_ids", "attention_mask")
+        call = {k: inputs[k] for k in keys}
+        head = self._fused_head(model)
+        hidden = self._forward_hidden(model, call, "log-probs from the last hidden state through the chunked "
+                                      "head") if head else None
+        if hidden is not None:
+            weight = head[1]
+            token_logps, token_mask = linear_token_log_probs(hidden, weight, inputs["labels"])
+            with torch.no_grad():  # a metric: each position's mean logit is hidden . (the mean row of the head)
+                mean_row = weight.mean(0, dtype=torch.float32).to(hidden.dtype)
+                position_means = (hidden[:, :-1] @ mean_row).float()
         else:
-            logits = model(**{k: inputs[k] for k in PACKED_KEYS}, use_cache=False).logits
-        token_logps, token_mask = token_log_probs(logits, inputs["labels"])
-        position_means = logits[:, :-1].detach().mean(-1, dtype=torch.float32)  # a metric: no float copy, no grad
+            logits = model(**call, use_cache=False).logits
+            token_logps, token_mask = token_log_probs(logits, inputs["labels"])
+            position_means = logits[:, :-1].detach().mean(-1, dtype=torch.float32)  # no float copy, no grad
         if cu is not None:
             token_logps, token_mask, position_means = (packed_to_rows(x, cu) for x in
                                                        (token_logps, token_mask, position_means))
@@ -189,6 +198,15 @@ class DPOTrainer(_StageTrainer):
         counts = token_mask.sum(-1)
         mean_logits = (position_means * token_mask).sum(-1) / counts.clamp(min=1)
         return logps, counts, mean_logits
+
+    def _fused_head(self, model) -> tuple | None:
+        """(decoder, head weight) when log-probs can come from the last hidden state through the chunked head
+        (linear_token_log_probs): a fusable head (the trainer's _loss_head), not training, and `model` the
+        policy (a separate reference model reads its own logits)."""
+        if self.ref_model is not None and model is self.ref_model:
+            return None
+        head = self._loss_head(model)
+        return None if head is None or head[1].requires_grad else head
 
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
         f = self.lmforge_config.finetuning

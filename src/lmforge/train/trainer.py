@@ -135,7 +135,11 @@ class LmforgeTrainer(Seq2SeqTrainer):
             return None  # sharded (FSDP / ZeRO-3) or unusual
         return decoder, head.weight
 
-    def _head_fused_loss(self, model, inputs, labels, num_items_in_batch):
+    def _forward_hidden(self, model, inputs, fused: str) -> torch.Tensor | None:
+        """The model's last hidden state for `inputs`, with the head projecting only the last position.
+        The first call checks that position's logits == hidden @ lm_head.T; if they differ, the fused head
+        is off for good and None is returned (the caller then uses the logits). `fused` names what the
+        hidden state is for, in the log line of that check."""
         decoder, weight = self._head
         captured: list = []
 
@@ -155,9 +159,17 @@ class LmforgeTrainer(Seq2SeqTrainer):
                 log.warning("loss: this model's logits are not decoder output @ lm_head; using its logits")
                 self._head_loss, self._head = False, ()
                 return None
-            log.info("loss: fused head + cross-entropy (%s), no [tokens, vocab] logits",
-                     "Liger" if self.lmforge_config.model.enable_liger_kernel else "lmforge chunked")
-        if self.lmforge_config.model.enable_liger_kernel:
+            log.info("loss: %s, no [tokens, vocab] logits", fused)
+        return hidden
+
+    def _head_fused_loss(self, model, inputs, labels, num_items_in_batch):
+        liger = self.lmforge_config.model.enable_liger_kernel
+        kind = "Liger" if liger else "lmforge chunked"
+        hidden = self._forward_hidden(model, inputs, f"fused head + cross-entropy ({kind})")
+        if hidden is None:
+            return None
+        weight = self._head[1]
+        if liger:
             return _liger_loss(hidden, weight, labels, num_items_in_batch)
         return chunked_linear_cross_entropy(hidden, weight, labels, num_items_in_batch=num_items_in_batch)
 
