@@ -7,6 +7,7 @@ random weights (built on the GPU from a Qwen3Config with the 8B sizes; no downlo
 on the 512 rows of make_bench_data.py (241,668 real tokens at cutoff 2048), or with `--data long` the 16
 rows of make_long_data.py at cutoff 16384 (245,024 tokens). `--model 1.7b` / `--model 0.6b` use the Qwen3-1.7B
 / 0.6B sizes instead; `--model tiny` runs the same code path on a two-layer model (a CPU smoke test).
+`--stage dpo` trains LoRA DPO on the same rows made pairs (make_dpo_data; packing=true: padding-free pairs).
 
 What runs is lmforge's own training path: load_model (attention backend, Liger, gradient checkpointing
 plan), apply_finetuning (LoRA), data/packing.py, the collators and LmforgeTrainer with its loss. One
@@ -114,6 +115,20 @@ def make_model_dir(tmp: Path, sizes: dict) -> Path:
     return out
 
 
+def make_dpo_data(data_dir: Path) -> None:
+    """bench_dpo: the bench rows as preference pairs (alpaca ranking format). Row i keeps its prompt and reply
+    (chosen) and takes row i+1's reply as the rejected one, so both replies follow the data's length spread."""
+    rows = json.loads((data_dir / "bench_sft.json").read_text())
+    pairs = [{"instruction": r["instruction"], "input": r["input"], "chosen": r["output"],
+              "rejected": rows[(i + 1) % len(rows)]["output"]} for i, r in enumerate(rows)]
+    (data_dir / "bench_dpo.json").write_text(json.dumps(pairs))
+    info = json.loads((data_dir / "dataset_info.json").read_text())
+    info["bench_dpo"] = {"file_name": "bench_dpo.json", "ranking": True,
+                         "columns": {"prompt": "instruction", "query": "input", "chosen": "chosen",
+                                     "rejected": "rejected"}}
+    (data_dir / "dataset_info.json").write_text(json.dumps(info))
+
+
 def encode_rows(cfg, tokenizer, data_dir: Path) -> list[dict]:
     """lmforge's registry -> formats -> encoding, without `datasets`."""
     from lmforge.data import encoding, formats
@@ -122,14 +137,25 @@ def encode_rows(cfg, tokenizer, data_dir: Path) -> list[dict]:
 
     template = get_template(cfg.data.template, tokenizer)
     (spec,) = get_dataset_specs(cfg.data.dataset, str(data_dir))
-    rows = json.loads((data_dir / "bench_sft.json").read_text())
+    rows = json.loads(Path(spec.path).read_text())
     out = []
     for row in rows:
         conv = formats.row_to_conversation(row, spec)
+        if cfg.finetuning.stage == "dpo":
+            out.append(encoding.encode_pairwise(conv, template, tokenizer, cutoff_len=cfg.data.cutoff_len,
+                                                enable_thinking=cfg.data.enable_thinking))
+            continue
         enc = encoding.encode_supervised(conv, template, tokenizer, cutoff_len=cfg.data.cutoff_len,
                                          enable_thinking=cfg.data.enable_thinking)
         out.append({"input_ids": enc["input_ids"], "labels": enc["labels"]})
     return out
+
+
+def row_tokens(feature: dict) -> int:
+    """Real tokens of one example or pair."""
+    if "chosen_input_ids" in feature:
+        return len(feature["chosen_input_ids"]) + len(feature["rejected_input_ids"])
+    return len(feature["input_ids"])
 
 
 class Counting:
@@ -139,7 +165,7 @@ class Counting:
         self.collator, self.tokens = collator, []
 
     def __call__(self, features):
-        self.tokens.append(sum(len(f["input_ids"]) for f in features))
+        self.tokens.append(sum(row_tokens(f) for f in features))
         return self.collator(features)
 
 
@@ -179,6 +205,9 @@ def main() -> None:
     ap.add_argument("overrides", nargs="*", help="lmforge config keys, key=value")
     ap.add_argument("--data", choices=["bench", "long"], default=None, help="default: long for preset long")
     ap.add_argument("--model", choices=sorted(SHAPES), default="8b")
+    ap.add_argument("--stage", choices=["sft", "dpo"], default="sft",
+                    help="dpo: LoRA DPO (sigmoid, the policy with its adapter off as reference) on the bench rows "
+                         "as pairs (row i's reply chosen, row i+1's rejected); packing=true makes it padding-free")
     ap.add_argument("--max-steps", type=int, default=None, help="stop early (sweeps); default: 1 epoch")
     ap.add_argument("--no-prefetch", action="store_true",
                     help="activation offload brings each saved tensor back only when backward needs it")
@@ -207,7 +236,13 @@ def main() -> None:
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model, load_tokenizer
     from lmforge.models.memory import offload_input_embedding
-    from lmforge.train.collators import PackedCollator, PaddingCollator
+    from lmforge.train.collators import (
+        PackedCollator,
+        PackedPairwiseCollator,
+        PaddingCollator,
+        PairwiseCollator,
+    )
+    from lmforge.train.preference import DPOTrainer
     from lmforge.train.trainer import LmforgeTrainer
 
     if a.varlen_only:
@@ -222,8 +257,11 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="lmforge-bench-"))
     data_dir = make_data(data_kind, tmp)
     model_dir = make_model_dir(tmp, SHAPES[a.model])
-    argv = [f"model_name_or_path={model_dir}", f"dataset_dir={data_dir}", "dataset=bench_sft",
-            f"output_dir={tmp / 'out'}", "cutoff_len=2048", *COMMON, *PRESETS[a.preset], *a.overrides]
+    if a.stage == "dpo":
+        make_dpo_data(data_dir)
+    argv = [f"model_name_or_path={model_dir}", f"dataset_dir={data_dir}", f"dataset=bench_{a.stage}",
+            f"output_dir={tmp / 'out'}", "cutoff_len=2048", *COMMON, f"stage={a.stage}", *PRESETS[a.preset],
+            *a.overrides]
     if a.max_steps:
         argv.append(f"max_steps={a.max_steps}")
     if not cuda:
@@ -232,12 +270,16 @@ def main() -> None:
     tokenizer = load_tokenizer(cfg.model)
 
     examples = encode_rows(cfg, tokenizer, data_dir)
-    total_tokens = sum(len(e["input_ids"]) for e in examples)
+    total_tokens = sum(row_tokens(e) for e in examples)
     expected = {"bench": 241_668, "long": 245_024}[data_kind]
-    if a.model != "tiny" and total_tokens != expected:
+    if a.stage == "sft" and a.model != "tiny" and total_tokens != expected:
         raise SystemExit(f"encoded {total_tokens} tokens, expected {expected}: the encoding changed")
     packed = bool(cfg.data.packing)
-    if packed:
+    if a.stage == "dpo":
+        train = examples
+        collator = Counting(PackedPairwiseCollator() if packed else
+                            PairwiseCollator(tokenizer.pad_token_id, pad_to_multiple_of=8))
+    elif packed:
         cols = pack_examples([e["input_ids"] for e in examples], [e["labels"] for e in examples],
                              cfg.data.cutoff_len)
         train = [dict(zip(cols, values, strict=True)) for values in zip(*cols.values(), strict=True)]
@@ -294,7 +336,8 @@ def main() -> None:
                 profiler[0].__exit__(None, None, None)
                 print_profile(profiler[0], steps=2)
 
-    trainer = LmforgeTrainer(model=model, args=cfg.training, train_dataset=train, data_collator=collator,
+    trainer_cls = DPOTrainer if a.stage == "dpo" else LmforgeTrainer
+    trainer = trainer_cls(model=model, args=cfg.training, train_dataset=train, data_collator=collator,
                              processing_class=tokenizer, lmforge_config=cfg, callbacks=[Steady()],
                              offload_activations=cfg.model.use_unsloth_gc and {"prefetch": not a.no_prefetch})
     t1 = time.perf_counter()
@@ -312,6 +355,7 @@ def main() -> None:
     losses = [e["loss"] for e in trainer.state.log_history if "loss" in e]
     result = {
         "name": a.name or a.preset, "preset": a.preset, "overrides": a.overrides, "data": data_kind,
+        "stage": a.stage,
         "model": a.model, "rows": len(train), "steps": trainer.state.global_step, "real_tokens": tokens,
         "train_runtime_s": round(metrics["train_runtime"], 2),
         "tokens_per_s": round(tokens / metrics["train_runtime"], 1),
