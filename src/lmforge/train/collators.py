@@ -57,13 +57,22 @@ class PairwiseCollator:
     pad_to_multiple_of: int | None = None
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        rows = [{"input_ids": f[f"{side}_input_ids"], "labels": f[f"{side}_labels"]}
-                for side in ("chosen", "rejected") for f in features]
-        batch = PaddingCollator(self.pad_token_id, self.pad_to_multiple_of)(rows)
-        if "ref_chosen_logps" in features[0]:  # precompute_ref_logps: same order as the rows
-            batch["ref_logps"] = torch.tensor([f[f"ref_{side}_logps"] for side in ("chosen", "rejected")
-                                               for f in features], dtype=torch.float32)
-        return batch
+        return _with_ref_logps(PaddingCollator(self.pad_token_id, self.pad_to_multiple_of)(_pair_rows(features)),
+                               features)
+
+
+def _pair_rows(features: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Pairs -> sequences: the B chosen ones, then the B rejected ones."""
+    return [{"input_ids": f[f"{side}_input_ids"], "labels": f[f"{side}_labels"]}
+            for side in ("chosen", "rejected") for f in features]
+
+
+def _with_ref_logps(batch: dict[str, Any], features: list[dict[str, Any]]) -> dict[str, Any]:
+    """precompute_ref_logps: the pairs' reference log-probs as `ref_logps`, in the order of _pair_rows."""
+    if "ref_chosen_logps" in features[0]:
+        batch["ref_logps"] = torch.tensor([f[f"ref_{side}_logps"] for side in ("chosen", "rejected")
+                                           for f in features], dtype=torch.float32)
+    return batch
 
 
 @dataclass
@@ -132,13 +141,7 @@ class PackedPairwiseCollator:
     PairwiseCollator's; only the padding is gone."""
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        rows = [{"input_ids": f[f"{side}_input_ids"], "labels": f[f"{side}_labels"]}
-                for side in ("chosen", "rejected") for f in features]
-        batch = PackedCollator()(rows)
-        if "ref_chosen_logps" in features[0]:  # precompute_ref_logps: same order as the sequences
-            batch["ref_logps"] = torch.tensor([f[f"ref_{side}_logps"] for side in ("chosen", "rejected")
-                                               for f in features], dtype=torch.float32)
-        return batch
+        return _with_ref_logps(PackedCollator()(_pair_rows(features)), features)
 
 
 @dataclass
