@@ -180,8 +180,7 @@ class DPOTrainer(_StageTrainer):
             weight = head[1]
             token_logps, token_mask = linear_token_log_probs(hidden, weight, inputs["labels"])
             with torch.no_grad():  # a metric: each position's mean logit is hidden . (the mean row of the head)
-                mean_row = weight.mean(0, dtype=torch.float32).to(hidden.dtype)
-                position_means = (hidden[:, :-1] @ mean_row).float()
+                position_means = (hidden[:, :-1] @ self._mean_head_row(weight).to(hidden.dtype)).float()
         else:
             logits = model(**call, use_cache=False).logits
             token_logps, token_mask = token_log_probs(logits, inputs["labels"])
@@ -198,6 +197,13 @@ class DPOTrainer(_StageTrainer):
         counts = token_mask.sum(-1)
         mean_logits = (position_means * token_mask).sum(-1) / counts.clamp(min=1)
         return logps, counts, mean_logits
+
+    def _mean_head_row(self, weight: torch.Tensor) -> torch.Tensor:
+        """The frozen head's mean row (float32), computed once: a pass over the whole head otherwise."""
+        cached = getattr(self, "_mean_row", None)
+        if cached is None or cached[0] is not weight:
+            self._mean_row = (weight, weight.detach().mean(0, dtype=torch.float32))
+        return self._mean_row[1]
 
     def _fused_head(self, model) -> tuple | None:
         """(decoder, head weight) when log-probs can come from the last hidden state through the chunked head
