@@ -457,9 +457,10 @@ def _validate_combinations(cfg: Config, command: str) -> None:
     if d.neat_packing and d.packing is False:
         _conflict("neat_packing: true with packing: false; neat_packing is packing without cross-example "
                   "attention, so it needs packing (remove packing: false)")
-    if (d.packing or d.neat_packing) and f.stage not in ("pt", "sft", "rm", "dpo", "kto"):
-        _conflict(f"packing with stage={f.stage}: packing is available for pt, sft, rm, dpo and kto (padding-free "
-                  "batches) only; remove packing")
+    if (d.packing or d.neat_packing) and f.stage not in PACKING_STAGES:
+        stages = f"{', '.join(PACKING_STAGES[:-1])} and {PACKING_STAGES[-1]}"
+        _conflict(f"packing with stage={f.stage}: packing is available for {stages} (padding-free batches) only; "
+                  "remove packing")
     if d.interleave_probs is not None:
         if d.mix_strategy == "concat":
             _conflict("interleave_probs is set but mix_strategy is concat; use interleave_under or "
@@ -476,6 +477,8 @@ def _validate_combinations(cfg: Config, command: str) -> None:
 
 
 INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict")
+# stages that train on packed (pt, sft) or padding-free (rm, dpo, kto) batches with packing: true
+PACKING_STAGES = ("pt", "sft", "rm", "dpo", "kto")
 
 
 def _validate_infer(cfg: Config, command: str) -> None:

@@ -83,12 +83,16 @@ class KTOCollator:
     pad_to_multiple_of: int | None = None
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, torch.Tensor]:
-        pad = PaddingCollator(self.pad_token_id, self.pad_to_multiple_of)
-        batch = pad([{"input_ids": f["input_ids"], "labels": f["labels"]} for f in features])
-        kl = pad([{"input_ids": f["kl_input_ids"], "labels": f["kl_labels"]} for f in features])
-        batch.update({f"kl_{k}": v for k, v in kl.items()})
-        batch["kto_tags"] = torch.tensor([bool(f["kto_tags"]) for f in features])
-        return batch
+        return _kto_batch(PaddingCollator(self.pad_token_id, self.pad_to_multiple_of), features)
+
+
+def _kto_batch(collate, features: list[dict[str, Any]]) -> dict[str, Any]:
+    """The examples and, under kl_* keys, their mismatched KL examples, each set through `collate`; kto_tags."""
+    batch = collate([{"input_ids": f["input_ids"], "labels": f["labels"]} for f in features])
+    kl = collate([{"input_ids": f["kl_input_ids"], "labels": f["kl_labels"]} for f in features])
+    batch.update({f"kl_{k}": v for k, v in kl.items()})
+    batch["kto_tags"] = torch.tensor([bool(f["kto_tags"]) for f in features])
+    return batch
 
 
 @dataclass
@@ -150,8 +154,4 @@ class PackedKTOCollator:
     examples in another (keys kl_*), PackedCollator's layout; kto_tags as KTOCollator's."""
 
     def __call__(self, features: list[dict[str, Any]]) -> dict[str, Any]:
-        batch = PackedCollator()([{"input_ids": f["input_ids"], "labels": f["labels"]} for f in features])
-        kl = PackedCollator()([{"input_ids": f["kl_input_ids"], "labels": f["kl_labels"]} for f in features])
-        batch.update({f"kl_{k}": v for k, v in kl.items()})
-        batch["kto_tags"] = torch.tensor([bool(f["kto_tags"]) for f in features])
-        return batch
+        return _kto_batch(PackedCollator(), features)

@@ -49,7 +49,8 @@ def _check_logits_labels(logits: Tensor, labels: Tensor) -> None:
 # Log-probabilities of labels
 
 
-LOGPROB_CHUNK = 1024  # positions upcast to float32 at once by token_log_probs (bf16/fp16 logits)
+LOGPROB_CHUNK = 1024  # positions whose log-probs are computed in float32 at once (token_log_probs on bf16/fp16
+# logits, linear_token_log_probs)
 
 
 def token_log_probs(
@@ -117,7 +118,8 @@ class _LinearTokenLogProbs(torch.autograd.Function):
 
 
 def linear_token_log_probs(
-    hidden: Tensor, weight: Tensor, labels: Tensor, ignore_index: int = IGNORE_INDEX, chunk_size: int = 1024
+    hidden: Tensor, weight: Tensor, labels: Tensor, ignore_index: int = IGNORE_INDEX,
+    chunk_size: int = LOGPROB_CHUNK,
 ) -> tuple[Tensor, Tensor]:
     """``token_log_probs(hidden @ weight.T, labels)`` without materialising the logits, for a frozen head.
 

@@ -63,14 +63,11 @@ def _stage_parts(stage: str):
     }[stage]
 
 
-PACKED_STAGES = ("pt", "sft", "rm", "dpo", "kto")
-
-
 def _use_packing(cfg: Config) -> bool:
     """packing (neat_packing is its alias) for pt / sft: padding-free rows, each example attending only to
     itself; for rm, dpo and kto: each batch's sequences in padding-free rows (the same batches, no padding).
     Generation-based evaluation (predict_with_generate) needs padded prompts, so it turns it off."""
-    if not cfg.data.packing or cfg.finetuning.stage not in PACKED_STAGES:  # the config refuses the others
+    if not cfg.data.packing:  # (the config refuses packing for the stages that cannot pack: PACKING_STAGES)
         return False
     if getattr(cfg.training, "predict_with_generate", False):
         log.warning("packing is off: predict_with_generate evaluates padded prompts")
