@@ -26,6 +26,7 @@ import argparse
 import contextlib
 import json
 import os
+import pickle
 import shutil
 import subprocess
 import sys
@@ -182,23 +183,6 @@ def print_profile(prof, steps: int) -> None:
         print(f"PROFILE cpu {e.self_cpu_time_total / 1e6 / steps:8.4f} s {e.count // steps:6d}x  {e.key[:100]}")
 
 
-def print_free_blocks(segments: list[dict]) -> None:
-    """Reserved memory that holds no tensor: per stream, the free ("inactive") bytes inside the allocator's
-    segments and the largest free blocks, i.e. what separates max_reserved from max_allocated."""
-    gib = 2**30
-    by_stream: dict[int, list[int]] = {}
-    reserved = allocated = 0
-    for seg in segments:
-        reserved += seg["total_size"]
-        allocated += seg["allocated_size"]
-        free = [b["size"] for b in seg["blocks"] if b["state"] == "inactive"]
-        by_stream.setdefault(seg["stream"], []).extend(free)
-    print(f"MEMORY reserved {reserved / gib:.2f} GiB, allocated {allocated / gib:.2f} GiB in {len(segments)} segments")
-    for stream, free in sorted(by_stream.items()):
-        top = ", ".join(f"{b / 2**20:.0f}" for b in sorted(free, reverse=True)[:12])
-        print(f"MEMORY stream {stream}: {sum(free) / gib:.2f} GiB free in {len(free)} blocks; largest MiB: {top}")
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("preset", choices=sorted(PRESETS))
@@ -211,14 +195,16 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=None, help="stop early (sweeps); default: 1 epoch")
     ap.add_argument("--no-prefetch", action="store_true",
                     help="activation offload brings each saved tensor back only when backward needs it")
+    ap.add_argument("--in-flight", type=int, default=2, metavar="N",
+                    help="activation offload: device -> host copies queued before the CPU waits (0: no limit)")
     ap.add_argument("--varlen-only", action="store_true",
                     help="rows holding one example use the varlen kernel too, not causal SDPA (cuDNN first)")
     ap.add_argument("--peft-scaling", action="store_true",
                     help="LoRA layers scale their output as PEFT does, not the rank-r tensor")
-    ap.add_argument("--memory-snapshot", default=None, metavar="PICKLE",
-                    help="record the CUDA allocator's history over the first two steps and dump it here "
-                         "(open with torch.cuda._memory_viz or https://pytorch.org/memory_viz); prints the "
-                         "free blocks inside the reserved segments at the end of step 2")
+    ap.add_argument("--memory-trace", nargs="?", const="", default=None, metavar="PICKLE",
+                    help="record the CUDA allocator's history over the run and print what its reserve holds at "
+                         "its peak (benchmarks/memory_trace.py); with PICKLE, also dump the snapshot there "
+                         "(https://pytorch.org/memory_viz opens it)")
     ap.add_argument("--step-times", action="store_true",
                     help="synchronise at every step end and report each step's seconds (step_s)")
     ap.add_argument("--profile", type=int, default=None, metavar="STEP",
@@ -228,6 +214,7 @@ def main() -> None:
     a = ap.parse_intermixed_args()
     data_kind = a.data or ("long" if a.preset == "long" else "bench")
 
+    import memory_trace  # beside this script
     import torch
     from transformers import TrainerCallback
 
@@ -307,8 +294,9 @@ def main() -> None:
     step_ends: list[float] = []
     profiler: list = []
 
-    if a.memory_snapshot and cuda:
-        torch.cuda.memory._record_memory_history(max_entries=100_000)
+    tracing = a.memory_trace is not None and cuda
+    if tracing:
+        torch.cuda.memory._record_memory_history(max_entries=2_000_000, context="alloc", stacks="python")
 
     class Steady(TrainerCallback):
         def on_step_begin(self, args, state, control, **kw):
@@ -325,11 +313,8 @@ def main() -> None:
                 step_ends.append(now)
                 if state.global_step == 3:
                     marks["t3"] = now
-            if a.memory_snapshot and cuda and state.global_step == 2:
-                torch.cuda.synchronize()
-                torch.cuda.memory._dump_snapshot(a.memory_snapshot)
-                torch.cuda.memory._record_memory_history(enabled=None)
-                print_free_blocks(torch.cuda.memory_snapshot())
+            if tracing and state.global_step <= memory_trace.MAX_MARKED_STEP:  # a step boundary in the trace
+                torch.empty(memory_trace.marker_bytes(state.global_step), dtype=torch.uint8, device="cuda")
             if profiler and a.profile is not None and state.global_step == a.profile + 1:
                 if cuda:
                     torch.cuda.synchronize()
@@ -339,13 +324,21 @@ def main() -> None:
     trainer_cls = DPOTrainer if a.stage == "dpo" else LmforgeTrainer
     trainer = trainer_cls(model=model, args=cfg.training, train_dataset=train, data_collator=collator,
                              processing_class=tokenizer, lmforge_config=cfg, callbacks=[Steady()],
-                             offload_activations=cfg.model.use_unsloth_gc and {"prefetch": not a.no_prefetch})
+                             offload_activations=cfg.model.use_unsloth_gc and {"prefetch": not a.no_prefetch,
+                                                                       "max_in_flight": a.in_flight or None})
     t1 = time.perf_counter()
     step_ends.append(t1)
     metrics = trainer.train().metrics
     if cuda:
         torch.cuda.synchronize()
     t_end = time.perf_counter()
+    if tracing:
+        snapshot = torch.cuda.memory._snapshot()
+        torch.cuda.memory._record_memory_history(enabled=None)
+        if a.memory_trace:
+            with open(a.memory_trace, "wb") as fh:
+                pickle.dump(snapshot, fh)
+        print("\n".join(memory_trace.report(snapshot)), flush=True)
     # the trainer may fetch a batch ahead: count the batches its steps consumed, in order
     per_step = cfg.training.gradient_accumulation_steps
     tokens = sum(collator.tokens[: trainer.state.global_step * per_step])
@@ -367,7 +360,7 @@ def main() -> None:
         "gradient_checkpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
         "attn_implementation": model.config._attn_implementation, "liger": cfg.model.enable_liger_kernel,
         "offload": cfg.model.use_unsloth_gc, "offload_embedding": cfg.model.offload_embedding,
-        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch, "lora_scale_at_rank": not a.peft_scaling,
+        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch, "in_flight": a.in_flight, "lora_scale_at_rank": not a.peft_scaling,
         "offload_pinned_gib": round(offloader.pool.allocated_bytes / 2**30, 2) if offloader else None,
         "offload_copies": offloader.copies if offloader else None,
         "offload_prefetches": offloader.prefetches if offloader else None,

@@ -124,6 +124,30 @@ def test_offload_never_confuses_a_new_tensor_with_a_freed_one():
     assert offloader.copies == 6
 
 
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")
+def test_offload_a_prefetched_tensor_backward_never_reads(monkeypatch):
+    """Backward that stops short (autograd.grad to an intermediate) leaves a tensor prefetched but never
+    unpacked: its GPU copy dies without the compute stream having waited for it, so it waits as it dies."""
+    import sys
+
+    from lmforge.models.memory import ActivationOffloader
+
+    raised = []
+    monkeypatch.setattr(sys, "unraisablehook", raised.append)  # errors in __del__ land here, not in the test
+    a = torch.randn(1 << 22, device="cuda", requires_grad=True)
+    offloader = ActivationOffloader(min_bytes=1)
+    with offloader.hooks():
+        u = a.sin()  # saves a
+        v = u.cos()  # saves u; unpacking u prefetches a
+    (gu,) = torch.autograd.grad(v.sum(), u)  # runs cos's backward only: a comes back but is never read
+    assert offloader.copies == 2 and offloader.prefetches == 1
+    torch.testing.assert_close(gu, -torch.sin(torch.sin(a.detach())))
+    del u, v  # the graph, and with it the prefetched copy of a, dies here
+    b = torch.full_like(a, 3.0)
+    torch.cuda.synchronize()
+    assert not raised and bool((b == 3.0).all())
+
+
 def _lora(path, device):
     from peft import LoraConfig, get_peft_model
 
