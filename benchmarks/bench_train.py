@@ -195,12 +195,14 @@ def main() -> None:
     ap.add_argument("--max-steps", type=int, default=None, help="stop early (sweeps); default: 1 epoch")
     ap.add_argument("--no-prefetch", action="store_true",
                     help="activation offload brings each saved tensor back only when backward needs it")
-    ap.add_argument("--in-flight", type=int, default=2, metavar="N",
+    ap.add_argument("--in-flight", type=int, default=4, metavar="N",
                     help="activation offload: device -> host copies queued before the CPU waits (0: no limit)")
     ap.add_argument("--varlen-only", action="store_true",
                     help="rows holding one example use the varlen kernel too, not causal SDPA (cuDNN first)")
-    ap.add_argument("--peft-scaling", action="store_true",
-                    help="LoRA layers scale their output as PEFT does, not the rank-r tensor")
+    ap.add_argument("--peft-lora", action="store_true",
+                    help="LoRA layers run PEFT's own forward (no scaling at rank, no fused node)")
+    ap.add_argument("--no-fused-lora", action="store_true",
+                    help="LoRA layers apply their scaling at rank but run as PEFT's modules, not one fused node")
     ap.add_argument("--memory-trace", nargs="?", const="", default=None, metavar="PICKLE",
                     help="record the CUDA allocator's history over the run and print what its reserve holds at "
                          "its peak (benchmarks/memory_trace.py); with PICKLE, also dump the snapshot there "
@@ -236,10 +238,11 @@ def main() -> None:
         import lmforge.models.attention as attention
 
         attention.SINGLE_SEQUENCE_SDPA = False
-    if a.peft_scaling:
+    if a.peft_lora or a.no_fused_lora:
         import lmforge.models.kernels as kernels
 
-        kernels.LORA_SCALE_AT_RANK = False
+        kernels.LEAN_LORA = not a.peft_lora
+        kernels.FUSED_LORA = not (a.peft_lora or a.no_fused_lora)
     cuda = torch.cuda.is_available()
     tmp = Path(tempfile.mkdtemp(prefix="lmforge-bench-"))
     data_dir = make_data(data_kind, tmp)
@@ -360,7 +363,8 @@ def main() -> None:
         "gradient_checkpointing": bool(getattr(model, "is_gradient_checkpointing", False)),
         "attn_implementation": model.config._attn_implementation, "liger": cfg.model.enable_liger_kernel,
         "offload": cfg.model.use_unsloth_gc, "offload_embedding": cfg.model.offload_embedding,
-        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch, "in_flight": a.in_flight, "lora_scale_at_rank": not a.peft_scaling,
+        "single_sdpa": not a.varlen_only, "prefetch": not a.no_prefetch, "in_flight": a.in_flight, "lean_lora": not a.peft_lora,
+        "fused_lora": not (a.peft_lora or a.no_fused_lora),
         "offload_pinned_gib": round(offloader.pool.allocated_bytes / 2**30, 2) if offloader else None,
         "offload_copies": offloader.copies if offloader else None,
         "offload_prefetches": offloader.prefetches if offloader else None,

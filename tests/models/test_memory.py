@@ -188,6 +188,42 @@ def test_host_embedding_changes_nothing_in_training(tiny_model, device):
         torch.testing.assert_close(g, ref_grads[name])
 
 
+def test_embedding_output_requires_grad_without_being_kept(tiny_model):
+    """Checkpointed LoRA layers need an embedding output that requires grad. transformers' hook makes it a leaf,
+    which autograd keeps until backward ends even when every saved tensor lives elsewhere (offload: here saved
+    tensors are copied, as the offloader copies them to the CPU); lmforge's hook gives a non-leaf that dies with
+    the forward. Same loss and gradients; with transformers' hook registered as well (PEFT adds it), the same."""
+    import weakref
+
+    from lmforge.models.memory import enable_input_require_grads
+
+    ids = torch.randint(10, 5000, (2, 64))
+
+    def step(ours: bool):
+        model = _lora(tiny_model("llama"), "cpu")  # transformers' hook, registered by _checkpointed
+        if ours:
+            enable_input_require_grads(model.get_base_model())
+            model.get_base_model().enable_input_require_grads()  # and transformers' again, after ours
+        seen = []
+        model.get_input_embeddings().register_forward_hook(lambda _m, _a, out: seen.append(weakref.ref(out)))
+        with torch.autograd.graph.saved_tensors_hooks(lambda t: t.clone(), lambda t: t):
+            loss = model(input_ids=ids, labels=ids).loss
+        assert len(seen) == 1
+        kept = seen[0]() is not None
+        loss.backward()
+        grads = {n: p.grad for n, p in model.named_parameters() if p.requires_grad}
+        assert grads and all(g is not None and g.abs().sum() > 0 for g in grads.values())
+        return kept, loss.detach(), grads
+
+    ref_kept, ref_loss, ref_grads = step(False)
+    kept, loss, grads = step(True)
+    assert ref_kept and not kept
+    torch.testing.assert_close(loss, ref_loss, rtol=0, atol=0)
+    assert grads.keys() == ref_grads.keys()
+    for name, g in grads.items():
+        torch.testing.assert_close(g, ref_grads[name], rtol=0, atol=0)
+
+
 def test_host_embedding_refuses_what_it_cannot_do_exactly(tiny_model):
     from lmforge.errors import ConfigError
     from lmforge.models.memory import offload_input_embedding

@@ -206,7 +206,7 @@ def _apply_rope_scaling(config, kind: str, cutoff_len: int) -> None:
 
 
 def _prepare_for_training(model, cfg: Config, *, quantized: bool) -> None:
-    from lmforge.models.memory import plan_gradient_checkpointing
+    from lmforge.models.memory import enable_input_require_grads, plan_gradient_checkpointing
 
     margs = cfg.model
     model.config.use_cache = False  # a KV cache is useless in training and costs memory
@@ -218,7 +218,7 @@ def _prepare_for_training(model, cfg: Config, *, quantized: bool) -> None:
     if plan.gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": margs.use_reentrant_gc})
         # with frozen embeddings (LoRA) the checkpointed blocks need an input that requires grad
-        model.enable_input_require_grads()
+        enable_input_require_grads(model)
         log.info("gradient checkpointing: on (%s)", plan.reason)
     else:
         log.info("gradient checkpointing: off (%s)", plan.reason)

@@ -183,7 +183,8 @@ class ActivationOffloader:
     - Device -> host copies run on a side stream, so the forward does not wait for them; a copy's source
       stays allocated until it is done (record_stream). The CPU, which runs ahead of the GPU, waits once
       more than `max_in_flight` copies are queued: each queued copy holds its source's block (14 blocks,
-      1.64 GiB, were held that way in a 16k forward, measured), and two keep the GPU fed.
+      1.64 GiB, were held that way in a 16k forward, measured). Four keep the GPU fed (two cost the lean
+      benchmark 3-6% of its speed) and hold less than backward's peak needs anyway.
     - Pinned buffers come from a pool that lives across steps (PinnedPool): pinning memory is slow, so after
       the longest step no new host memory is pinned. A buffer goes back to the pool once its copy back to
       the GPU is queued; the next writer waits for that copy on the GPU.
@@ -194,7 +195,7 @@ class ActivationOffloader:
     Parameters (and views of them), non-contiguous or small tensors and tensors off the GPU stay put.
     """
 
-    def __init__(self, min_bytes: int = 1 << 20, prefetch: bool = True, max_in_flight: int | None = 2):
+    def __init__(self, min_bytes: int = 1 << 20, prefetch: bool = True, max_in_flight: int | None = 4):
         self.min_bytes, self.prefetch, self.max_in_flight = min_bytes, prefetch, max_in_flight
         self.in_flight: collections.deque[torch.cuda.Event] = collections.deque()  # device -> host copies
         self.d2h = torch.cuda.Stream()
@@ -291,6 +292,51 @@ class ActivationOffloader:
         return saved.gpu
 
 
+class _RequireGrad(torch.autograd.Function):
+    """The identity, through an autograd node that saves nothing: its output requires grad without being a
+    leaf (the gradient reaching it is dropped)."""
+
+    @staticmethod
+    def forward(ctx, x, anchor):
+        return x.detach()
+
+    @staticmethod
+    def backward(ctx, grad):
+        return None, None
+
+
+_ANCHOR = torch.zeros((), requires_grad=True)  # what _RequireGrad's output formally depends on
+
+
+def require_grad(t):
+    """The input embedding's output made to require grad, so checkpointed layers (frozen embedding, e.g. LoRA)
+    get an input that does. transformers' enable_input_require_grads makes it a leaf instead, and autograd's
+    node for a leaf keeps the tensor, so the embedding output (hidden x 2 bytes per token: 120 MiB at 16k
+    for an 8B model) stayed on the GPU through the whole backward, then received a gradient of its size."""
+    if not isinstance(t, torch.Tensor) or not torch.is_grad_enabled() or t.grad_fn is not None:
+        return t
+    return _RequireGrad.apply(t.detach(), _ANCHOR)
+
+
+def enable_input_require_grads(model) -> None:
+    """transformers' enable_input_require_grads with require_grad: a hook on each input embedding."""
+    from transformers import PreTrainedModel
+
+    hooks, seen = [], set()
+    for module in model.modules():
+        if not (isinstance(module, PreTrainedModel) and hasattr(module, "get_input_embeddings")):
+            continue
+        try:
+            embedding = module.get_input_embeddings()
+        except NotImplementedError:
+            continue
+        if embedding is None or id(embedding) in seen or not hasattr(embedding, "register_forward_hook"):
+            continue
+        seen.add(id(embedding))
+        hooks.append(embedding.register_forward_hook(lambda _module, _args, output: require_grad(output)))
+    model._require_grads_hooks = hooks  # where transformers' disable_input_require_grads looks
+
+
 class HostEmbedding(torch.nn.Module):
     """A frozen input embedding kept in CPU memory: the lookup runs on the CPU (into pinned memory, so the copy
     is asynchronous) and only the rows of the batch travel to the GPU. Saves vocab x hidden x dtype bytes of
@@ -318,9 +364,7 @@ class HostEmbedding(torch.nn.Module):
                            pin_memory=input_ids.is_cuda)  # torch's host cache reuses it once the copy is done
         torch.index_select(self.table, 0, flat, out=rows)
         out = rows.to(input_ids.device, non_blocking=True).view(*input_ids.shape, self.embedding_dim)
-        if torch.is_grad_enabled() and self.training:
-            out.requires_grad_(True)  # what enable_input_require_grads does for checkpointed layers
-        return out
+        return require_grad(out) if self.training else out  # the hook on the table it replaced did this
 
     def extra_repr(self) -> str:
         return f"{self.num_embeddings}, {self.embedding_dim}, on {self.table.device}"

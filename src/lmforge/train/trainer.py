@@ -63,10 +63,11 @@ class LmforgeTrainer(Seq2SeqTrainer):
         if (args.bf16 or args.fp16) and cfg.finetuning.finetuning_type == "lora":
             n = kernels.skip_lora_input_casts(self.model)
             log.info("LoRA: %d layers skip the exact float32 round trip of their input under autocast", n)
-        if cfg.finetuning.finetuning_type == "lora" and kernels.LORA_SCALE_AT_RANK:
-            n = kernels.scale_lora_at_rank(self.model)
-            log.info("LoRA: %d layers apply their scaling at rank %s, not to the layer's output", n,
-                     cfg.finetuning.lora_rank)
+        if cfg.finetuning.finetuning_type == "lora" and kernels.LEAN_LORA:
+            n = kernels.lean_lora_layers(self.model)
+            log.info("LoRA: %d layers apply their scaling at rank %s, not to the layer's output, and run as one "
+                     "fused autograd node where that is exact%s", n, cfg.finetuning.lora_rank,
+                     "" if kernels.FUSED_LORA else " (fusion off)")
         log.info("torch.compile: %s", "on" if args.torch_compile else "off (torch_compile: true turns it on)")
 
     # -- loss ------------------------------------------------------------------------------------------------
