@@ -20,6 +20,7 @@ commands:
   api       an OpenAI-compatible server (API_HOST, API_PORT, API_KEY, API_MODEL_NAME, MAX_CONCURRENT)
   export    merge LoRA adapters into the base model and save it to export_dir (+ an Ollama Modelfile)
   predict   generate replies for a dataset (infer_backend: huggingface or vllm); write predictions + BLEU/ROUGE
+  eval      score a model on a multiple-choice exam (MMLU, C-Eval, CMMLU or your own; task, n_shot, lang)
   env       print versions of lmforge's dependencies and the devices seen
   version   print the lmforge version
   help      show this message; `lmforge <command> --help` lists a command's keys by group
@@ -33,6 +34,8 @@ examples:
       --export_dir=models/qwen3-merged
   lmforge predict --model_name_or_path=Qwen/Qwen3-0.6B --adapter_name_or_path=saves/qwen3-lora \\
       --eval_dataset=alpaca_en_demo --infer_backend=vllm --output_dir=saves/qwen3-predict
+  lmforge eval --model_name_or_path=Qwen/Qwen3-0.6B --template=qwen3 --task=mmlu_test --n_shot=5 \
+      --save_dir=saves/qwen3-mmlu
 """
 
 
@@ -104,6 +107,7 @@ INFER_RUNNERS = {
     "api": ("lmforge.infer.api", "run_api"),
     "export": ("lmforge.export", "run_export"),
     "predict": ("lmforge.infer.predict", "run_predict"),
+    "eval": ("lmforge.eval.exam_eval", "run_eval"),
 }
 
 

@@ -12,6 +12,7 @@ _TITLES = {
     "data": "Data",
     "finetuning": "Fine-tuning (stage, method, LoRA, freeze, preference, optimisers)",
     "generation": "Generation",
+    "evaluation": "Evaluation (lmforge eval)",
     "training": "Training (transformers' TrainingArguments)",
 }
 

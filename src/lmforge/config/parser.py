@@ -18,6 +18,7 @@ from typing import Any
 import yaml
 
 from lmforge.config.data import DataArguments
+from lmforge.config.evaluation import EvaluationArguments
 from lmforge.config.finetuning import FinetuningArguments
 from lmforge.config.generation import GeneratingArguments
 from lmforge.config.model import ModelArguments
@@ -62,6 +63,7 @@ class Config:
     logging_dir: str | None = None
     user_keys: tuple[str, ...] = ()  # keys the user set, after legacy renames
     training_values: dict[str, Any] = dataclasses.field(default_factory=dict)  # what built `training`
+    evaluation: EvaluationArguments = dataclasses.field(default_factory=EvaluationArguments)
 
 
 def argument_groups() -> list[tuple[str, type]]:
@@ -70,6 +72,7 @@ def argument_groups() -> list[tuple[str, type]]:
         ("data", DataArguments),
         ("finetuning", FinetuningArguments),
         ("generation", GeneratingArguments),
+        ("evaluation", EvaluationArguments),
         ("training", training_arguments_cls()),
     ]
 
@@ -418,6 +421,8 @@ _RANGES: list[tuple[str, str, Any, str]] = [
     ("generation", "num_beams", lambda v: v >= 1, "an integer >= 1"),
     ("generation", "max_new_tokens", lambda v: v >= 1, "an integer >= 1"),
     ("generation", "repetition_penalty", lambda v: v > 0, "a number > 0"),
+    ("evaluation", "batch_size", lambda v: v >= 1, "an integer >= 1"),
+    ("evaluation", "n_shot", lambda v: v >= 0, "an integer >= 0"),
     ("model", "export_size", lambda v: v >= 1, "an integer >= 1 (GB per shard)"),
     ("model", "vllm_gpu_util", lambda v: 0 < v <= 1, "a number in (0, 1]"),
     ("training", "learning_rate", lambda v: v > 0, "a number > 0"),
@@ -476,13 +481,13 @@ def _validate_combinations(cfg: Config, command: str) -> None:
         _validate_infer(cfg, command)
 
 
-INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict")
+INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict", "eval")
 # stages that train on packed (pt, sft) or padding-free (rm, dpo, kto) batches with packing: true
 PACKING_STAGES = ("pt", "sft", "rm", "dpo", "kto")
 
 
 def _validate_infer(cfg: Config, command: str) -> None:
-    """Checks for the commands that load a trained model: chat, api, webchat, export, predict."""
+    """Checks for the commands that load a trained model: chat, api, webchat, export, predict, eval."""
     m = cfg.model
     if not m.model_name_or_path:
         _conflict(f"model_name_or_path is required for `lmforge {command}`: the base model (with "
@@ -497,6 +502,13 @@ def _validate_infer(cfg: Config, command: str) -> None:
             _conflict("quantization_bit with adapter_name_or_path in export: adapters cannot be merged into a "
                       "quantised model; remove quantization_bit so the base is loaded unquantised")
         return
+    if command == "eval":
+        if not cfg.evaluation.task:
+            _conflict("`lmforge eval` needs task: the exam and split to score, e.g. task: mmlu_test "
+                      "(ceval_validation, cmmlu_test, or a folder of your own under task_dir; docs/evaluation.md)")
+        if m.infer_backend != "huggingface":
+            _conflict(f"infer_backend: {m.infer_backend}; `lmforge eval` reads next-token logits with the "
+                      "huggingface backend: remove infer_backend")
     if command == "predict" and not (cfg.data.dataset or cfg.data.eval_dataset):
         _conflict("`lmforge predict` needs data: set eval_dataset or dataset (names from dataset_info.json)")
     if command == "api" and cfg.finetuning.stage == "rm" and m.infer_backend != "huggingface":

@@ -1,5 +1,5 @@
 """Formats without an official chat template, as LLaMA-Factory users know them: `default`, `empty`,
-`alpaca`, `vicuna` (FastChat's vicuna_v1.1 spacing, the format Vicuna models were trained on).
+`fewshot`, `alpaca`, `vicuna` (FastChat's vicuna_v1.1 spacing, the format Vicuna models were trained on).
 
 Their `chat_template()` is generated from these strings, so a checkpoint renders what training saw.
 """
@@ -19,6 +19,10 @@ register(
 )
 
 register(Template("empty"))  # raw text, nothing added: the model is not taught to stop
+
+# few-shot prompts for base models (LLaMA-Factory's `fewshot`, used by `eval`): turns run together, each reply
+# followed by a blank line
+register(Template("fewshot", end_of_turn="\n\n"))
 
 register(
     Template(
