@@ -204,6 +204,13 @@ def test_eval_config_errors(tiny_model, tmp_path):
         load_config(keys | {"lang": "fr"}, command="eval")
     cfg = load_config(keys, command="eval")
     assert (cfg.evaluation.n_shot, cfg.evaluation.batch_size, cfg.evaluation.lang) == (5, 4, "en")
+    # eval's keys elsewhere are a mistake (batch_size for per_device_train_batch_size), not silently ignored
+    train = {"model_name_or_path": str(tiny_model("qwen3")), "dataset": "identity", "output_dir": str(tmp_path)}
+    with pytest.raises(ConfigError, match="batch_size: key of `lmforge eval`, not of `lmforge train`; "
+                                          "per_device_train_batch_size"):
+        load_config(train | {"batch_size": 8}, command="train")
+    with pytest.raises(ConfigError, match="n_shot, lang: keys of `lmforge eval`, not of `lmforge chat`"):
+        load_config({"model_name_or_path": "m", "n_shot": 3, "lang": "zh"}, command="chat")
 
 
 def test_eval_help_lists_its_keys():

@@ -475,6 +475,13 @@ def _validate_combinations(cfg: Config, command: str) -> None:
             _conflict(f"interleave_probs has {len(d.interleave_probs)} values but dataset has {n} names")
     if f.use_dora and f.pissa_init:
         _conflict("use_dora and pissa_init are both true; PiSSA initialises plain LoRA, choose one")
+    if command != "eval":
+        stray = [k for k in cfg.user_keys if k in EVAL_KEYS]
+        if stray:
+            hint = "; per_device_train_batch_size / per_device_eval_batch_size set batch sizes here" \
+                if "batch_size" in stray else ""
+            _conflict(f"{', '.join(stray)}: key{'s' * (len(stray) > 1)} of `lmforge eval`, not of `lmforge {command}`"
+                      f"{hint}")
     if command == "train":
         _validate_train(cfg)
     elif command in INFER_COMMANDS:
@@ -482,6 +489,7 @@ def _validate_combinations(cfg: Config, command: str) -> None:
 
 
 INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict", "eval")
+EVAL_KEYS = frozenset(f.name for f in fields(EvaluationArguments))
 # stages that train on packed (pt, sft) or padding-free (rm, dpo, kto) batches with packing: true
 PACKING_STAGES = ("pt", "sft", "rm", "dpo", "kto")
 
