@@ -145,7 +145,7 @@ def test_resolved_config_round_trips(tmp_path, lf_yaml):
         (["lora_dropout=1.5"], "lora_dropout: 1.5 is out of range; expected a number in [0, 1)"),
         (["top_p=0"], "top_p: 0.0 is out of range"),
         (["cutoff_len=-5"], "cutoff_len: -5 is out of range"),
-        (["use_galore=true"], "use_galore: not implemented in lmforge yet"),
+        (["use_badam=true"], "use_badam: not implemented in lmforge yet"),
         (["finetuning_type=full", "quantization_bit=4"], "quantization_bit=4 with finetuning_type=full"),
         (["bf16=true", "fp16=true"], "At most one of fp16 and bf16 can be True"),
         (["mask_history=true", "train_on_prompt=true"], "mask_history and train_on_prompt are both true"),

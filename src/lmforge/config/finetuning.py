@@ -69,16 +69,21 @@ class PreferenceArguments:
 
 @dataclass
 class OptimizerArguments:
-    use_galore: bool = arg(False, "GaLore optimiser.", unsupported=_LATER)
-    galore_target: list[str] = arg(default_factory=lambda: ["all"], help="GaLore target modules.")
+    use_galore: bool = arg(False, "GaLore: full-parameter training whose optimiser keeps its state in a low-rank "
+                                  "projection of each target matrix's gradient (pip install 'lmforge[galore]').")
+    galore_target: list[str] = arg(default_factory=lambda: ["all"], help="GaLore target modules: names of linear "
+                                   "layers, or all (every linear layer but the output head).")
     galore_rank: int = arg(16, "GaLore rank.")
-    galore_update_interval: int = arg(200, "GaLore projection update interval.")
-    galore_scale: float = arg(2.0, "GaLore scale.")
+    galore_update_interval: int = arg(200, "Steps between GaLore's projection updates.")
+    galore_scale: float = arg(2.0, "GaLore scale (multiplies the projected update).")
     galore_proj_type: str = arg("std", "GaLore projection type.",
                                 choices=["std", "reverse_std", "right", "left", "full"])
-    galore_layerwise: bool = arg(False, "Layer-wise GaLore updates.")
-    use_apollo: bool = arg(False, "APOLLO optimiser.", unsupported=_LATER)
-    apollo_target: list[str] = arg(default_factory=lambda: ["all"], help="APOLLO target modules.")
+    galore_layerwise: bool = arg(False, "Layer-wise GaLore updates: each parameter updated as soon as its gradient "
+                                        "is ready (less memory; no gradient accumulation, single process).")
+    use_apollo: bool = arg(False, "APOLLO: full-parameter training with AdamW-like updates scaled from a low-rank "
+                                  "random projection of the gradient (pip install 'lmforge[apollo]').")
+    apollo_target: list[str] = arg(default_factory=lambda: ["all"], help="APOLLO target modules: names of linear "
+                                   "layers, or all (every linear layer but the output head).")
     apollo_rank: int = arg(16, "APOLLO rank.")
     apollo_update_interval: int = arg(200, "APOLLO projection update interval.")
     apollo_scale: float = arg(32.0, "APOLLO scale.")
@@ -86,7 +91,8 @@ class OptimizerArguments:
     apollo_proj_type: str = arg("std", "APOLLO projection type.", choices=["std", "right", "left"])
     apollo_scale_type: str = arg("channel", "APOLLO scale type.", choices=["channel", "tensor"])
     apollo_layerwise: bool = arg(False, "Layer-wise APOLLO updates.")
-    apollo_scale_front: bool = arg(False, "Scale the gradient before the norm-growth limiter.")
+    apollo_scale_front: bool = arg(False, "Scale the gradient before the norm-growth limiter.",
+                                   unsupported="transformers' APOLLO optimiser does not take it")
     use_badam: bool = arg(False, "BAdam optimiser.", unsupported=_LATER)
     badam_mode: str = arg("layer", "BAdam mode.", choices=["layer", "ratio"])
     badam_start_block: int | None = arg(None, "BAdam first block.")

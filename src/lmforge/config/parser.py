@@ -536,6 +536,44 @@ def _validate_backend(cfg: Config) -> None:
         require_vllm()  # a ConfigError with the install command
 
 
+# the training-arguments optimiser each low-rank method runs as, by the configured optim
+LOW_RANK_OPTIMIZERS = {
+    "galore": {"adamw_torch": "galore_adamw", "adamw_torch_fused": "galore_adamw", "adamw_8bit": "galore_adamw_8bit",
+               "adamw_bnb_8bit": "galore_adamw_8bit", "adafactor": "galore_adafactor"},
+    "apollo": {"adamw_torch": "apollo_adamw", "adamw_torch_fused": "apollo_adamw"},
+}
+
+
+def low_rank_method(f) -> str | None:
+    return "galore" if f.use_galore else "apollo" if f.use_apollo else None
+
+
+def _validate_low_rank_optimizer(cfg: Config) -> None:
+    f, t = cfg.finetuning, cfg.training
+    method = low_rank_method(f)
+    if method is None:
+        return
+    name = "GaLore" if method == "galore" else "APOLLO"
+    if f.use_galore and f.use_apollo:
+        _conflict("use_galore and use_apollo are both true; choose one optimiser")
+    if f.finetuning_type == "lora":
+        _conflict(f"use_{method}: true with finetuning_type: lora; {name} trains full weight matrices with a "
+                  "low-rank optimiser state (LoRA's adapters are low-rank already): set finetuning_type: full "
+                  "(or freeze)")
+    if t.deepspeed:
+        _conflict(f"use_{method}: true with deepspeed; {name} runs with torch's own optimiser loop (single GPU or "
+                  "DDP): remove deepspeed")
+    optim = _plain(t.optim)
+    if optim not in LOW_RANK_OPTIMIZERS[method]:
+        _conflict(f"use_{method}: true with optim: {optim}; {name} comes as "
+                  f"{', '.join(sorted(set(LOW_RANK_OPTIMIZERS[method].values())))}, chosen by optim "
+                  f"({', '.join(LOW_RANK_OPTIMIZERS[method])})")
+    if getattr(f, f"{method}_layerwise") and t.gradient_accumulation_steps != 1:
+        _conflict(f"{method}_layerwise: true with gradient_accumulation_steps: {t.gradient_accumulation_steps}; "
+                  "layer-wise updates apply each gradient as soon as it exists, so they cannot accumulate: set "
+                  "gradient_accumulation_steps: 1")
+
+
 def _validate_train(cfg: Config) -> None:
     m, d, f, t = cfg.model, cfg.data, cfg.finetuning, cfg.training
     if not m.model_name_or_path:
@@ -559,6 +597,7 @@ def _validate_train(cfg: Config) -> None:
     if m.use_unsloth_gc and not m.use_reentrant_gc:
         _conflict("use_unsloth_gc: true with use_reentrant_gc: false; the offload moves what reentrant "
                   "checkpointing saves, so keep use_reentrant_gc: true (the default)")
+    _validate_low_rank_optimizer(cfg)
     if m.offload_embedding and f.finetuning_type != "lora":
         _conflict(f"offload_embedding: true with finetuning_type={f.finetuning_type}; the table on the CPU must "
                   "stay frozen, which LoRA guarantees; set finetuning_type: lora or offload_embedding: false")

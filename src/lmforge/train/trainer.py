@@ -176,10 +176,13 @@ class LmforgeTrainer(Seq2SeqTrainer):
 
     # -- optimizer -------------------------------------------------------------------------------------------
     def create_optimizer(self, model=None):
-        ratio = self.lmforge_config.finetuning.loraplus_lr_ratio
-        if self.optimizer is None and ratio is not None:
-            self.optimizer = _loraplus_optimizer(self.model, self.args, ratio,
-                                                 self.lmforge_config.finetuning.loraplus_lr_embedding)
+        from lmforge.train.optimizers import loraplus_optimizer, use_low_rank_optimizer
+
+        f = self.lmforge_config.finetuning
+        if self.optimizer is None and f.loraplus_lr_ratio is not None:
+            self.optimizer = loraplus_optimizer(self.model, self.args, f.loraplus_lr_ratio, f.loraplus_lr_embedding)
+        if self.optimizer is None:
+            use_low_rank_optimizer(self.args, self.model, f)  # GaLore / APOLLO, through transformers' optimisers
         return super().create_optimizer(model)
 
     # -- logging ---------------------------------------------------------------------------------------------
@@ -253,36 +256,6 @@ def _rotate_checkpoints(run_dir: Path, limit: int | None, keep: str | None) -> N
     removable = [p for p in ckpts if keep is None or str(p) != str(keep)]
     for p in removable[: max(0, len(ckpts) - limit)]:
         shutil.rmtree(p, ignore_errors=True)
-
-
-def _loraplus_optimizer(model, args, ratio: float, embedding_lr: float):
-    """LoRA+ (Hayou et al., 2024): the B matrices learn `ratio` times faster than A."""
-    decay, groups = args.weight_decay, {"a": [], "b": [], "b_nodecay": [], "embedding": [], "other": []}
-    for name, p in model.named_parameters():
-        if not p.requires_grad:
-            continue
-        if "lora_embedding" in name:
-            groups["embedding"].append(p)
-        elif "lora_B" in name:
-            groups["b" if p.ndim > 1 else "b_nodecay"].append(p)
-        elif "lora_A" in name:
-            groups["a"].append(p)
-        else:
-            groups["other"].append(p)
-    lr = args.learning_rate
-    param_groups = [
-        {"params": groups["a"], "lr": lr, "weight_decay": decay},
-        {"params": groups["b"], "lr": lr * ratio, "weight_decay": decay},
-        {"params": groups["b_nodecay"], "lr": lr * ratio, "weight_decay": 0.0},
-        {"params": groups["embedding"], "lr": embedding_lr, "weight_decay": decay},
-        {"params": groups["other"], "lr": lr, "weight_decay": decay},
-    ]
-    from transformers import Trainer
-
-    optim_cls, optim_kwargs = Trainer.get_optimizer_cls_and_kwargs(args, model)
-    optim_kwargs.pop("lr", None)
-    log.info("LoRA+: lr of B = %g x %g", lr, ratio)
-    return optim_cls([g for g in param_groups if g["params"]], **optim_kwargs)
 
 
 class JsonlLogCallback(TrainerCallback):
