@@ -14,7 +14,7 @@ from lmforge.errors import ConfigError
 from lmforge.models.adapters import apply_finetuning
 from lmforge.models.loader import load_model, load_tokenizer
 from lmforge.train.collators import PaddingCollator
-from lmforge.train.optimizers import linear_module_names
+from lmforge.train.optimizers import linear_module_names, use_low_rank_optimizer
 from lmforge.train.trainer import LmforgeTrainer
 
 
@@ -76,6 +76,9 @@ def test_galore_targets_by_name_and_layerwise(tiny_model, tmp_path):
     trainer, model, deltas = _train(tiny_model("llama"), tmp_path, "use_galore=true", "galore_rank=2",
                                     "galore_target=q_proj,v_proj", "galore_layerwise=true", steps=2)
     assert trainer.args.optim == "galore_adamw_layerwise"
+    assert trainer.args.optim_target_modules == ["q_proj", "v_proj"]
+    # the same arguments handed to another trainer (they now name GaLore's optimiser): set up the same way
+    assert use_low_rank_optimizer(trainer.args, model, trainer.lmforge_config.finetuning) == "galore_adamw_layerwise"
     assert trainer.args.optim_target_modules == ["q_proj", "v_proj"]
     for name, delta in deltas.items():
         if name.endswith(("q_proj.weight", "v_proj.weight")):

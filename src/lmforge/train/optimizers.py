@@ -60,7 +60,10 @@ def use_low_rank_optimizer(args, model, f) -> str | None:
     method = low_rank_method(f)
     if method is None:
         return None
-    name = LOW_RANK_OPTIMIZERS[method][getattr(args.optim, "value", args.optim)]
+    current = getattr(args.optim, "value", args.optim)
+    if current.startswith(f"{method}_"):  # these arguments were set up already (a second trainer on them)
+        return current
+    name = LOW_RANK_OPTIMIZERS[method][current]
     if getattr(f, f"{method}_layerwise"):
         name += "_layerwise"
     targets = getattr(f, f"{method}_target")
