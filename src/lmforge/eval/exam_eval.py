@@ -67,15 +67,10 @@ def choice_token_ids(tokenizer) -> list[int]:
 def choice_probabilities(model, prompts: list[list[int]], choice_ids: list[int], pad_id: int) -> torch.Tensor:
     """[len(prompts), 4]: softmax over the answer letters' next-token logits after each prompt. Left padding
     with each row's own positions, so a row scores the same in any batch."""
-    device = next(model.parameters()).device
-    width = max(len(p) for p in prompts)
-    ids = torch.full((len(prompts), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(prompts), width), dtype=torch.long)
-    for i, p in enumerate(prompts):
-        ids[i, width - len(p):] = torch.tensor(p)
-        mask[i, width - len(p):] = 1
+    from lmforge.infer.engine import left_pad
+
+    ids, mask = left_pad(prompts, pad_id, next(model.parameters()).device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
-    ids, mask, positions = ids.to(device), mask.to(device), positions.to(device)
     logits = model(input_ids=ids, attention_mask=mask, position_ids=positions, logits_to_keep=1).logits[:, -1]
     return torch.softmax(logits[:, choice_ids].float(), dim=-1).cpu()
 

@@ -139,7 +139,7 @@ class HuggingfaceEngine(ChatEngine):
             kwargs["num_return_sequences"], copies = settings.n, 1
         per_prompt = kwargs.get("num_return_sequences", 1)
         stops = self.stop_strings + settings.stop
-        input_ids, attention_mask = _left_pad(prompts, self.pad_id, self.model.device)
+        input_ids, attention_mask = left_pad(prompts, self.pad_id, self.model.device)
         with torch.inference_mode():
             out = self.model.generate(input_ids=input_ids, attention_mask=attention_mask, **kwargs,
                                       **self._stopping(stops, input_ids.shape[1], None))
@@ -190,7 +190,7 @@ class ChatStream(Stream):
     def _deltas(self) -> Iterator[str]:
         engine, g = self.engine, self.settings.generation
         stops = engine.stop_strings + self.settings.stop
-        input_ids, attention_mask = _left_pad([self.ids], engine.pad_id, engine.model.device)
+        input_ids, attention_mask = left_pad([self.ids], engine.pad_id, engine.model.device)
         streamer = CountingStreamer(engine.tokenizer, set(engine.eos_ids), skip_prompt=True,
                                      skip_special_tokens=g.skip_special_tokens)
         kwargs = dict(input_ids=input_ids, attention_mask=attention_mask, streamer=streamer,
@@ -262,7 +262,8 @@ class CountingStreamer(TextIteratorStreamer):
             super().put(torch.tensor(kept))
 
 
-def _left_pad(rows: list[list[int]], pad_id: int, device) -> tuple[torch.Tensor, torch.Tensor]:
+def left_pad(rows: list[list[int]], pad_id: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
+    """Token rows as one left-padded batch: input ids and attention mask (on `device` when given)."""
     width = max(len(r) for r in rows)
     ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
     mask = torch.zeros((len(rows), width), dtype=torch.long)

@@ -27,18 +27,10 @@ def stop_token_ids(tokenizer, template) -> list[int]:
     return sorted(ids)
 
 
-def _left_pad(rows: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    length = max(len(r) for r in rows)
-    ids = torch.full((len(rows), length), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), length), dtype=torch.long)
-    for i, r in enumerate(rows):
-        ids[i, length - len(r):] = torch.tensor(r, dtype=torch.long)
-        mask[i, length - len(r):] = 1
-    return ids, mask
-
-
 @torch.no_grad()
 def predict_with_generate(model, tokenizer, template, dataset, cfg: Config) -> dict[str, float]:
+    from lmforge.infer.engine import left_pad
+
     out_dir = Path(cfg.training.output_dir)
     gen = cfg.generation.to_generate_kwargs()
     if cfg.data.eval_num_beams:
@@ -54,7 +46,7 @@ def predict_with_generate(model, tokenizer, template, dataset, cfg: Config) -> d
     generated_tokens = 0
     for i in tqdm(range(0, len(rows), batch_size), desc="Predicting", unit="batch"):
         batch = rows[i:i + batch_size]
-        ids, mask = _left_pad([r["input_ids"] for r in batch], tokenizer.pad_token_id)
+        ids, mask = left_pad([r["input_ids"] for r in batch], tokenizer.pad_token_id)
         out = model.generate(input_ids=ids.to(device), attention_mask=mask.to(device), **gen)
         new = out[:, ids.shape[1]:]
         for row, seq in zip(batch, new, strict=True):
