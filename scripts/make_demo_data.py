@@ -2431,11 +2431,49 @@ def c4_paragraph(rng: random.Random, genre: int) -> str:
     return " ".join(p for p in parts if p)
 
 
-def make_c4(n: int = 240) -> list[dict]:
+SITES = ["The Kitchen Table", "Small Town Notes", "Weekend Wanderer", "The Practical Home", "Green Fingers Weekly",
+         "Everyday Tech Help", "Neighbourhood News", "The Thrifty Household"]
+DIGEST_OPENINGS = [
+    "Welcome back to {site}. Here's a round-up of what we've been writing about this {period}.",
+    "It has been a busy {period} here at {site}, so this post collects the pieces you might have missed.",
+    "Thanks for reading {site}! This {period}'s digest covers a bit of everything, as usual.",
+    "A quick note before we start: {site} is now {age} years old, and we're grateful to everyone who reads it. "
+    "Here's what's new this {period}.",
+]
+DIGEST_LINKS = ["Also on the blog:", "In other news,", "Next up:", "Meanwhile,", "One more thing.", "Elsewhere,"]
+DIGEST_CLOSINGS = [
+    "That's all for this {period}. If you enjoyed these posts, please share them with a friend.",
+    "As always, thanks for reading. Replies to this post reach us directly, and we read every one.",
+    "See you next {period}. Comments are open below if you have questions or ideas for future posts.",
+    "We'll be taking a short break next {period}, but the archive is full of older posts to catch up on.",
+]
+
+
+def c4_digest(rng: random.Random) -> str:
+    """A longer web page: a blog's periodic round-up of several posts (paragraphs of different genres)."""
+    site, period = rng.choice(SITES), rng.choice(["week", "month", "fortnight"])
+    genres = rng.sample(range(9), rng.randint(4, 7))
+    paragraphs = [rng.choice(DIGEST_OPENINGS).format(site=site, period=period, age=rng.randint(2, 12))]
+    for i, genre in enumerate(genres):
+        body = c4_paragraph(rng, genre)
+        paragraphs.append(f"{rng.choice(DIGEST_LINKS)} {body}" if i and rng.random() < 0.4 else body)
+    paragraphs.append(rng.choice(DIGEST_CLOSINGS).format(period=period))
+    return "\n\n".join(paragraphs)
+
+
+def make_c4(n: int = 240, digests: int = 120) -> list[dict]:
+    """n short paragraphs, then `digests` longer multi-paragraph pages: enough text (about 60,000 Qwen3 tokens)
+    for LLaMA-Factory's pre-training examples, cutoff_len 2048 with 8-step accumulation, to train on."""
     rng = random.Random(SEED + 8)
     seen, rows = set(), []
     while len(rows) < n:
         text = c4_paragraph(rng, len(rows) % 9)
+        if text not in seen:
+            seen.add(text)
+            rows.append({"text": text})
+    rng = random.Random(SEED + 80)  # its own stream, so the short rows above stay as they were
+    while len(rows) < n + digests:
+        text = c4_digest(rng)
         if text not in seen:
             seen.add(text)
             rows.append({"text": text})

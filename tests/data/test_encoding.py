@@ -8,6 +8,7 @@ from lmforge.data.conversation import Conversation, Message, ToolCall
 from lmforge.data.encoding import (
     IGNORE_INDEX,
     EncodeSettings,
+    PretrainBlocks,
     Tokens,
     _tokenize_each,
     encode_batch,
@@ -204,13 +205,23 @@ def test_pretrain_text_plus_eos_and_packing(qwen3_tok, tokenizer_dir):
     assert out["input_ids"] == docs and out["labels"] == docs and out["_truncated"] == [False, False]
     cut = encode_pretrain(texts, qwen3_tok, cutoff_len=4, packing=False)
     assert cut["input_ids"] == [d[:4] for d in docs] and cut["_truncated"] == [False, True]
-    packed = encode_pretrain(texts, qwen3_tok, cutoff_len=4, packing=True)
-    flat = docs[0] + docs[1]
-    assert packed["input_ids"] == [flat[i:i + 4] for i in range(0, len(flat) // 4 * 4, 4)]
+    whole = encode_pretrain(texts, qwen3_tok, cutoff_len=4, packing=True)  # blocks come later (PretrainBlocks)
+    assert whole["input_ids"] == docs and whole["_truncated"] == [False, False]
     llama = AutoTokenizer.from_pretrained(tokenizer_dir("llama3"))  # adds <|begin_of_text|>
     out = encode_pretrain(["Hi"], llama, cutoff_len=16, packing=False)
     assert out["input_ids"] == [[llama.bos_token_id, *llama("Hi", add_special_tokens=False)["input_ids"],
                                  llama.eos_token_id]]
+
+
+def test_pretrain_blocks_continue_across_batches_and_restart_with_a_new_pass():
+    docs = [[1, 2, 3], [4, 5], [6, 7, 8, 9, 10], [11]]  # 11 tokens: two blocks of 4, 3 tokens dropped
+    group = PretrainBlocks(cutoff_len=4)
+    first = group({"input_ids": docs[:2]}, [0, 1])  # 5 tokens: one block, one token carried
+    second = group({"input_ids": docs[2:]}, [2, 3])  # 1 carried + 6: one block, 3 left over
+    assert first["input_ids"] == [[1, 2, 3, 4]] and second["input_ids"] == [[5, 6, 7, 8]]
+    assert second["labels"] == second["input_ids"] and second["attention_mask"] == [[1] * 4]
+    again = group({"input_ids": docs}, [0, 1, 2, 3])  # row 0 again (the next epoch of a stream): no carry
+    assert again["input_ids"] == [[1, 2, 3, 4], [5, 6, 7, 8]]
 
 
 def test_unsupervised_prompt_is_the_generation_prompt(qwen3_tok, qwen3_tpl):

@@ -244,6 +244,43 @@ def test_pretraining_packs_blocks(data_dir, make_cfg, qwen3_tok):
         load_datasets(make_cfg(dataset="c4", stage="pt", cutoff_len=4096), qwen3_tok, None, "pt")
 
 
+def test_pretraining_blocks_span_map_batches_and_workers(data_dir, make_cfg, qwen3_tok, caplog):
+    """Blocks are cut from the whole dataset's token stream: neither a map batch (3 rows) nor a worker's shard
+    (2 workers) holds one block of 64 here, yet the dataset holds several; only the last partial block goes."""
+    docs = [{"text": f"Document number {i} talks about the number {i}."} for i in range(24)]
+    data_dir({"c4.jsonl": docs}, {"c4": {"file_name": "c4.jsonl", "columns": {"prompt": "text"}}})
+    flat = [t for d in docs for t in qwen3_tok(d["text"])["input_ids"] + [qwen3_tok.eos_token_id]]
+    assert len(flat) >= 3 * 64 and all(len(qwen3_tok(d["text"])["input_ids"]) * 3 < 64 for d in docs)
+    with caplog.at_level(logging.INFO, logger="lmforge.data.loader"):
+        s = load_datasets(make_cfg(dataset="c4", stage="pt", cutoff_len=64, preprocessing_num_workers=2,
+                                   preprocessing_batch_size=3, overwrite_cache=True), qwen3_tok, None, "pt")
+    assert s.train["input_ids"] == [flat[i:i + 64] for i in range(0, len(flat) // 64 * 64, 64)]
+    dropped = len(flat) % 64
+    assert s.stats.splits["train"].dropped_tokens == dropped and dropped > 0
+    assert f"the final partial block ({dropped} tokens) is dropped" in caplog.text
+    assert f"{dropped} tokens of the final partial block dropped" in s.stats.format()
+
+
+def test_streamed_pretraining_blocks_span_map_batches(data_dir, make_cfg, qwen3_tok):
+    docs = [{"text": f"Document number {i} talks about the number {i}."} for i in range(24)]
+    data_dir({"c4.jsonl": docs}, {"c4": {"file_name": "c4.jsonl", "columns": {"prompt": "text"}}})
+    total = sum(len(qwen3_tok(d["text"])["input_ids"]) + 1 for d in docs)
+    s = load_datasets(make_cfg(dataset="c4", stage="pt", cutoff_len=64, streaming=True, preprocessing_batch_size=3,
+                               max_steps=10), qwen3_tok, None, "pt")
+    for _ in range(2):  # a second pass (epoch) starts afresh: same number of blocks
+        blocks = [row["input_ids"] for row in s.train]
+        assert len(blocks) == total // 64 and all(len(b) == 64 for b in blocks)
+
+
+def test_shipped_c4_demo_fills_llamafactorys_pretraining_example(make_cfg, qwen3_tok):
+    """LLaMA-Factory's pt example (cutoff_len 2048, batch 1 x accumulation 8) gets several
+    optimizer steps per epoch out of data/c4_demo.jsonl."""
+    data = Path(__file__).resolve().parents[2] / "data"
+    s = load_datasets(make_cfg(dataset="c4_demo", dataset_dir=str(data), stage="pt", cutoff_len=2048,
+                               preprocessing_num_workers=2, overwrite_cache=True), qwen3_tok, None, "pt")
+    assert len(s.train) >= 3 * 8 and all(len(ids) == 2048 for ids in s.train["input_ids"])
+
+
 def test_preference_and_kto_stages(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
     dpo = [{"conversations": [{"from": "human", "value": f"Q{i}"}], "chosen": {"from": "gpt", "value": f"good {i}"},
             "rejected": {"from": "gpt", "value": f"bad {i}"}} for i in range(3)]

@@ -16,7 +16,8 @@ to their lengths. Each side loses tokens from its end. Turns that get no budget 
 Labels are -100 (IGNORE_INDEX) where no loss is taken.
 
 Columns per stage:
-  pt          input_ids, attention_mask, labels   (text + eos; with packing: blocks of cutoff_len)
+  pt          input_ids, attention_mask, labels   (text + eos; with packing: blocks of cutoff_len, made by
+                                                   PretrainBlocks over the whole dataset)
   sft         input_ids, attention_mask, labels
   ppo / grpo / predict (unsupervised)
               input_ids (the prompt, ending with the generation prompt), attention_mask,
@@ -154,21 +155,43 @@ def _last_reply_start(tokens: Tokens) -> int:
 
 
 def encode_pretrain(texts: list[str], tokenizer: Any, *, cutoff_len: int, packing: bool) -> dict[str, list]:
-    """Documents -> text + eos (with the tokenizer's bos, if it adds one). Without packing each document is
-    cut at cutoff_len; with packing they are concatenated and cut into blocks of exactly cutoff_len (the
-    remainder of the batch is dropped)."""
+    """Documents -> text + eos (with the tokenizer's bos, if it adds one), one row per document. Without
+    packing each document is cut at cutoff_len; with packing the documents stay whole, and `PretrainBlocks`
+    then concatenates them into blocks of exactly cutoff_len over the whole dataset (a batch or a worker's
+    shard may hold less than one block, so blocks are never cut here)."""
     eos = tokenizer.eos_token_id
     docs = tokenizer(list(texts), add_special_tokens=True)["input_ids"]
     docs = [d + [eos] if eos is not None and (not d or d[-1] != eos) else d for d in docs]
     if packing:
-        flat = [t for d in docs for t in d]
-        blocks = [flat[i:i + cutoff_len] for i in range(0, len(flat) - cutoff_len + 1, cutoff_len)]
-        truncated = [False] * len(blocks)
+        truncated = [False] * len(docs)
     else:
-        blocks = [d[:cutoff_len] for d in docs]
         truncated = [len(d) > cutoff_len for d in docs]
-    return {"input_ids": blocks, "attention_mask": [[1] * len(b) for b in blocks],
-            "labels": [list(b) for b in blocks], "_truncated": truncated}
+        docs = [d[:cutoff_len] for d in docs]
+    return {"input_ids": docs, "attention_mask": [[1] * len(d) for d in docs],
+            "labels": [list(d) for d in docs], "_truncated": truncated}
+
+
+class PretrainBlocks:
+    """datasets.map(batched=True, with_indices=True) in ONE process, in order: documents -> blocks of exactly
+    cutoff_len tokens, the documents concatenated across batches (a block may start in one map batch and end
+    in the next). Only the final partial block of the whole dataset is dropped: `total_tokens % cutoff_len`.
+
+    The carried tokens reset when a pass starts again at row 0 (a streamed dataset is re-read every epoch).
+    """
+
+    def __init__(self, cutoff_len: int):
+        self.cutoff_len = cutoff_len
+        self.carry: list[int] = []
+
+    def __call__(self, batch: dict[str, list], indices: list[int]) -> dict[str, list]:
+        if indices and indices[0] == 0:
+            self.carry = []
+        flat = self.carry + [t for ids in batch["input_ids"] for t in ids]
+        n = len(flat) // self.cutoff_len * self.cutoff_len
+        blocks = [flat[i:i + self.cutoff_len] for i in range(0, n, self.cutoff_len)]
+        self.carry = flat[n:]
+        return {"input_ids": blocks, "attention_mask": [[1] * len(b) for b in blocks],
+                "labels": [list(b) for b in blocks], "_truncated": [False] * len(blocks)}
 
 
 def supervised_from_tokens(tokens: Tokens, *, cutoff_len: int, train_on_prompt: bool = False,

@@ -64,6 +64,7 @@ class SplitStats:
     loss_tokens: int = 0  # label tokens that are not -100 (unsupervised: reference reply tokens)
     truncated: int = 0
     from_cache: bool = False
+    dropped_tokens: int = 0  # pt with packing: the final partial block's tokens
 
 
 @dataclass
@@ -95,8 +96,9 @@ class DataStats:
                 lines.append(f"    skipped {k.count} ({reason}): rows {rows}{more}; first: {k.first}")
         for name, s in self.splits.items():
             cached = " (from cache)" if s.from_cache else ""
+            dropped = f", {s.dropped_tokens} tokens of the final partial block dropped" if s.dropped_tokens else ""
             lines.append(f"  {name}: {s.examples} examples, {s.tokens} tokens, {s.loss_tokens} loss tokens, "
-                         f"{s.truncated} truncated{cached}")
+                         f"{s.truncated} truncated{dropped}{cached}")
         return "\n".join(lines)
 
 
@@ -331,8 +333,13 @@ def encode(ds: Any, settings: EncodeSettings, tokenizer: Any, template: Any, cfg
     d = cfg.data
     kwargs = dict(batched=True, batch_size=d.preprocessing_batch_size, remove_columns=["_conv"],
                   fn_kwargs=dict(settings=settings, tokenizer=tokenizer, template=template))
+    blocks = settings.kind == "pretrain" and settings.packing
     if _is_streaming(ds):
-        return ds.map(encoding.encode_batch, **kwargs).remove_columns("_truncated"), None
+        ds = ds.map(encoding.encode_batch, **kwargs)
+        if blocks:
+            ds = ds.map(encoding.PretrainBlocks(settings.cutoff_len), batched=True, with_indices=True,
+                        batch_size=d.preprocessing_batch_size, remove_columns=_PRETRAIN_COLUMNS)
+        return ds.remove_columns("_truncated"), None
     fingerprint = _hash(ds._fingerprint, asdict(settings), tokenizer_fingerprint(tokenizer),
                         template_fingerprint(template), _code_version())
     cached = not d.overwrite_cache and _cache_exists(ds, fingerprint)
@@ -340,13 +347,39 @@ def encode(ds: Any, settings: EncodeSettings, tokenizer: Any, template: Any, cfg
     ds = ds.map(encoding.encode_batch, num_proc=_workers(d.preprocessing_num_workers, len(ds)),
                 load_from_cache_file=not d.overwrite_cache, new_fingerprint=fingerprint,
                 desc=f"Tokenizing {name}", **kwargs)
+    dropped = 0
+    if blocks:
+        ds, dropped = pretrain_blocks(ds, settings.cutoff_len, cfg, name, _hash(fingerprint, "blocks"))
     if len(ds) == 0:
-        what = f"fewer tokens than one block of cutoff_len={d.cutoff_len}" if settings.kind == "pretrain" \
+        what = f"fewer tokens than one block of cutoff_len={d.cutoff_len}: {dropped} in all" if blocks \
             else "no examples"
         raise DataError(f"{name}: the encoded dataset is empty ({what})")
     stats = split_stats(ds, settings.kind)
     stats.from_cache = cached
+    stats.dropped_tokens = dropped
     return ds.remove_columns("_truncated"), stats
+
+
+_PRETRAIN_COLUMNS = ["input_ids", "attention_mask", "labels", "_truncated"]
+
+
+def pretrain_blocks(docs: Any, cutoff_len: int, cfg: Any, name: str, fingerprint: str) -> tuple[Any, int]:
+    """Encoded documents -> blocks of cutoff_len concatenated over the WHOLE dataset, in one process and in
+    order (tokenizing ran per worker shard and per map batch; cutting blocks there would drop a partial
+    block per batch, and every block of a shard smaller than cutoff_len). Returns (blocks, tokens dropped):
+    only the final partial block is dropped, and the log says how many tokens that is."""
+    import pyarrow.compute as pc
+
+    d = cfg.data
+    total = pc.sum(pc.list_value_length(docs.with_format("arrow")["input_ids"])).as_py() or 0
+    ds = docs.map(encoding.PretrainBlocks(cutoff_len), batched=True, with_indices=True,
+                  batch_size=d.preprocessing_batch_size, remove_columns=_PRETRAIN_COLUMNS,
+                  load_from_cache_file=not d.overwrite_cache, new_fingerprint=fingerprint,
+                  desc=f"Concatenating {name} into blocks")
+    dropped = total - len(ds) * cutoff_len
+    logger.info("%s: %d documents, %d tokens -> %d blocks of cutoff_len=%d; the final partial block (%d tokens) "
+                "is dropped", name, len(docs), total, len(ds), cutoff_len, dropped)
+    return ds, dropped
 
 
 def split_stats(ds: Any, kind: str) -> SplitStats:
