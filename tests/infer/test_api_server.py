@@ -3,6 +3,7 @@ client. With greedy decoding the served text must equal the engine's own output 
 
 import json
 import re
+import shutil
 import time
 from concurrent.futures import ThreadPoolExecutor
 
@@ -230,3 +231,47 @@ def test_unknown_route_is_404_and_the_server_stays_healthy(server, client, engin
     assert healthy(server)
     (expected,) = engine.chat(HI)
     assert client.chat.completions.create(model=MODEL, messages=HI).choices[0].message.content == expected.text
+
+
+# ---------------------------------------------------------------------------------------------------------
+# reply length: capped at the context the prompt leaves and at API_MAX_TOKENS
+
+CONTEXT, SERVER_MAX = 48, 20
+
+
+@pytest.fixture(scope="module")
+def short_context_server(qwen3_dir, tmp_path_factory):
+    """The tiny model with a 48-token context (max_position_embeddings), served with API_MAX_TOKENS=20."""
+    model = tmp_path_factory.mktemp("short-context")
+    for f in qwen3_dir.iterdir():
+        if f.is_file():
+            shutil.copy(f, model / f.name)
+    config = json.loads((model / "config.json").read_text())
+    (model / "config.json").write_text(json.dumps({**config, "max_position_embeddings": CONTEXT}))
+    args = [f"model_name_or_path={model}", "do_sample=false", "max_new_tokens=1000"]
+    env = {"API_KEY": KEY, "API_MODEL_NAME": MODEL, "API_MAX_TOKENS": str(SERVER_MAX)}
+    with api_server(args, tmp_path_factory.mktemp("api-short") / "api.log", env) as server:
+        yield server
+
+
+def test_max_tokens_is_capped_by_the_server_and_by_the_context(short_context_server):
+    client = openai.OpenAI(base_url=short_context_server.url, api_key=KEY, max_retries=0, timeout=120)
+    out = client.chat.completions.create(model=MODEL, messages=HI, max_tokens=5000)  # API_MAX_TOKENS applies
+    assert out.usage.prompt_tokens + SERVER_MAX < CONTEXT
+    assert out.usage.completion_tokens == SERVER_MAX and out.choices[0].finish_reason == "length"
+    assert client.chat.completions.create(model=MODEL, messages=HI, max_tokens=3).usage.completion_tokens == 3
+
+    long = [{"role": "user", "content": "Please tell me a long story about a cat, a dog, a small red fox and an old owl who live in a quiet wood."}]
+    out = client.chat.completions.create(model=MODEL, messages=long, max_tokens=5000)  # the context applies
+    room = CONTEXT - out.usage.prompt_tokens
+    assert 0 < room < SERVER_MAX
+    assert out.usage.completion_tokens == room and out.choices[0].finish_reason == "length"
+    assert out.usage.total_tokens == CONTEXT
+    chunks = list(client.chat.completions.create(model=MODEL, messages=long, max_tokens=5000, stream=True,
+                                                 stream_options={"include_usage": True}))
+    finishes = [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason]
+    assert finishes == ["length"] and chunks[-1].usage.completion_tokens == room
+
+    with pytest.raises(openai.BadRequestError) as e:  # a prompt that fills the context
+        client.chat.completions.create(model=MODEL, messages=[{"role": "user", "content": "hello " * CONTEXT}])
+    assert f"this model takes at most {CONTEXT} (max_position_embeddings)" in e.value.body["message"]

@@ -2,7 +2,13 @@
 
 Routes: GET /v1/models, GET /v1/models/{id}, POST /v1/chat/completions (JSON or a server-sent-event
 stream), GET /health. Settings come from the environment: API_HOST, API_PORT, API_KEY (bearer key; unset =
-no auth), API_MODEL_NAME (the id clients see), MAX_CONCURRENT (generations running at once; more wait).
+no auth), API_MODEL_NAME (the id clients see), MAX_CONCURRENT (generations running at once; more wait),
+API_MAX_TOKENS (the most tokens one reply may generate; unset = no server limit).
+
+A reply's length is capped, never refused: at API_MAX_TOKENS and at the context the prompt leaves (the
+engine's max_model_len: max_position_embeddings, or vllm_maxlen with vLLM); a reply cut at a cap ends with
+finish_reason "length", as one that reaches the request's own max_tokens. A prompt that fills the context
+is a 400.
 
 Generation runs in a thread pool, so the event loop keeps answering (health checks, new connections,
 streams) while the model works. Errors have OpenAI's shape: {"error": {"message", "type", "param", "code"}}.
@@ -12,6 +18,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import hmac
 import json
 import logging
@@ -322,10 +329,19 @@ class Server:
             await asyncio.shield(done)
 
 
+def cap_max_tokens(settings: Settings, max_tokens: int | None) -> Settings:
+    """`settings` with max_new_tokens at most the server's `max_tokens` (API_MAX_TOKENS); None = no cap."""
+    g = settings.generation
+    if max_tokens is None or 0 < g.max_new_tokens <= max_tokens:
+        return settings
+    return dataclasses.replace(settings, generation=dataclasses.replace(g, max_new_tokens=max_tokens))
+
+
 def create_app(engine, *, api_key: str | None = None, model_name: str = "gpt-3.5-turbo", max_concurrent: int = 1,
                extra_routes: list[Callable[[FastAPI, Server], None]] | None = None,
-               close_engine: bool = False) -> FastAPI:
-    """The FastAPI app. `extra_routes` add endpoints over the same engine and limits (app.state.auth is
+               close_engine: bool = False, max_tokens: int | None = None) -> FastAPI:
+    """The FastAPI app. `max_tokens` caps every reply (API_MAX_TOKENS); the engine caps it at the context
+    the prompt leaves. `extra_routes` add endpoints over the same engine and limits (app.state.auth is
     the API-key dependency), e.g. POST /v1/score/evaluation for reward models (infer/reward.py).
     `close_engine` closes the engine when the server shuts down (`lmforge api`: vLLM's engine processes end
     with it; uvicorn re-raises SIGTERM after the shutdown, so code after `uvicorn.run` would not run)."""
@@ -375,7 +391,7 @@ def create_app(engine, *, api_key: str | None = None, model_name: str = "gpt-3.5
     async def chat_completions(req: ChatCompletionRequest):
         conv = await asyncio.to_thread(to_conversation, req) if _has_media(req) else to_conversation(req)
         try:
-            settings = engine.settings(generation_keys(req))
+            settings = cap_max_tokens(engine.settings(generation_keys(req)), max_tokens)
             # a chat template renders in Python (jinja): off the event loop, like generation
             prompt = await asyncio.to_thread(engine.prompt, conv, enable_thinking=settings.enable_thinking)
             await asyncio.to_thread(engine.encode, prompt)  # a prompt too long for the model is a 400 now
@@ -448,9 +464,12 @@ async def _stream(server: Server, prompt: str, settings: Settings, parse_tools: 
 
 def env_settings(default_concurrent: int = 1) -> dict[str, Any]:
     """API_HOST, API_PORT, API_KEY, API_MODEL_NAME, MAX_CONCURRENT, with LLaMA-Factory's defaults (the vLLM
-    engine batches concurrent requests itself, so with it MAX_CONCURRENT defaults to its `max_concurrent`)."""
-    def integer(name: str, default: int, low: int) -> int:
-        raw = os.environ.get(name, str(default))
+    engine batches concurrent requests itself, so with it MAX_CONCURRENT defaults to its `max_concurrent`),
+    and API_MAX_TOKENS (lmforge's; unset: no server cap)."""
+    def integer(name: str, default: int | None, low: int) -> int | None:
+        raw = os.environ.get(name) or (None if default is None else str(default))
+        if raw is None:
+            return None
         try:
             value = int(raw)
         except ValueError:
@@ -462,7 +481,8 @@ def env_settings(default_concurrent: int = 1) -> dict[str, Any]:
     return {"host": os.environ.get("API_HOST", "0.0.0.0"), "port": integer("API_PORT", 8000, 0),
             "api_key": os.environ.get("API_KEY") or None,
             "model_name": os.environ.get("API_MODEL_NAME", "gpt-3.5-turbo"),
-            "max_concurrent": integer("MAX_CONCURRENT", default_concurrent, 1)}
+            "max_concurrent": integer("MAX_CONCURRENT", default_concurrent, 1),
+            "max_tokens": integer("API_MAX_TOKENS", None, 1)}
 
 
 def run_api(cfg) -> None:
@@ -480,10 +500,12 @@ def run_api(cfg) -> None:
         engine = load_engine(cfg)
         env = env_settings(getattr(engine, "max_concurrent", 1))
     app = create_app(engine, api_key=env["api_key"], model_name=env["model_name"],
-                     max_concurrent=env["max_concurrent"], extra_routes=extra, close_engine=True)
+                     max_concurrent=env["max_concurrent"], extra_routes=extra, close_engine=True,
+                     max_tokens=env["max_tokens"])
     shown = "localhost" if env["host"] in ("0.0.0.0", "::") else env["host"]
+    cap = f", API_MAX_TOKENS={env['max_tokens']}" if env["max_tokens"] else ""
     print(f"lmforge api: serving '{env['model_name']}' ({getattr(engine, 'name', 'reward')} engine, "
-          f"MAX_CONCURRENT={env['max_concurrent']}) at http://{shown}:{env['port']}/v1 "
+          f"MAX_CONCURRENT={env['max_concurrent']}{cap}) at http://{shown}:{env['port']}/v1 "
           f"(docs: http://{shown}:{env['port']}/docs){'; API_KEY required' if env['api_key'] else ''}", flush=True)
     if not env["api_key"] and env["host"] not in ("127.0.0.1", "localhost", "::1"):
         print(f"lmforge api: warning: listening on {env['host']} without API_KEY: anyone who can reach this "

@@ -278,6 +278,19 @@ class ChatEngine:
                              f"({self.max_model_len_key}): shorten the conversation")
         return ids
 
+    def fit_context(self, settings: Settings, prompt_lens: list[int]) -> Settings:
+        """`settings` with max_new_tokens capped at the context the longest prompt leaves (max_model_len minus
+        its tokens; `encode` leaves at least one): a reply cut there ends with finish_reason "length", like
+        one that reaches a smaller max_new_tokens."""
+        g = settings.generation
+        if not self.max_model_len or not prompt_lens:
+            return settings
+        room = self.max_model_len - max(prompt_lens)
+        wanted = g.max_new_tokens if g.max_new_tokens > 0 else g.max_length - max(prompt_lens)
+        if wanted <= room:
+            return settings
+        return dataclasses.replace(settings, generation=dataclasses.replace(g, max_new_tokens=room))
+
     # ---------------------------------------------------------------- generation
 
     def chat(self, messages, system: str | None = None, tools=None, **gen) -> list[Response]:
@@ -291,7 +304,8 @@ class ChatEngine:
         return self.generate_prompts(prompts, settings, parse_tools=bool(tools))
 
     def generate_prompts(self, prompts: list[str], settings: Settings, *, parse_tools: bool = False) -> list[list[Response]]:
-        completions = self.complete_ids([self.encode(p) for p in prompts], settings)
+        ids = [self.encode(p) for p in prompts]
+        completions = self.complete_ids(ids, self.fit_context(settings, [len(i) for i in ids]))
         results = []
         for prompt, row in zip(prompts, completions, strict=True):
             in_reasoning = prompt_opens_reasoning(self.template, prompt)
@@ -333,7 +347,8 @@ class ChatEngine:
     def stream_prompt(self, prompt: str, settings: Settings) -> Stream:
         if settings.n != 1 or settings.generation.num_beams != 1:
             raise ValueError("streaming generates one sequence: use n=1 and num_beams=1")
-        return self.stream_ids(prompt, self.encode(prompt), settings)
+        ids = self.encode(prompt)
+        return self.stream_ids(prompt, ids, self.fit_context(settings, [len(ids)]))
 
 
 class Stream:
