@@ -3,7 +3,8 @@
 Per dataset: registry -> rows (sources.py) -> conversations (formats.py, one cached `map` that writes each
 conversation as JSON text plus the reason a row is invalid) -> invalid rows counted, reported and
 dropped. Then the datasets are mixed (concat / interleave), the held-out split is cut (val_size), and each
-split is encoded for the stage (encoding.py, a second cached `map`).
+split is encoded for the stage (encoding.py, a second cached `map`); pre-training with packing then cuts
+the whole split's token stream into blocks of cutoff_len (a third map, in one process, in order).
 
 Caching: both maps get explicit fingerprints built from the input's fingerprint, the settings that
 change the output, the tokenizer (its full serialisation), the template (its rendering of probe

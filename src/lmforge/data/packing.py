@@ -10,8 +10,8 @@ computed one by one, minus the padding.
 - sft (and any stage with one example per row): examples are grouped by best-fit decreasing bin packing
   into rows of at most cutoff_len tokens, within each `datasets.map` batch (preprocessing_batch_size
   examples), so the result is deterministic and streaming datasets pack too.
-- pt: encoding.py already concatenates documents into blocks of exactly cutoff_len tokens, each document
-  ending with eos; the document boundaries are recovered from those eos tokens (a document split between
+- pt: the loader has already concatenated the documents into blocks of exactly cutoff_len tokens over the
+  whole dataset (encoding.PretrainBlocks), each document ending with eos; the document boundaries are recovered from those eos tokens (a document split between
   two blocks continues in the next block as its own piece, as in any pt packing).
 
 Pure functions on lists first; `pack_dataset` is the thin `datasets` wrapper.
