@@ -156,6 +156,14 @@ def run_training(cfg: Config) -> dict:
     packed = _use_packing(cfg)
     if packed and stage in ("pt", "sft"):  # rm / dpo / kto keep their batches as they are, only without padding
         splits = _pack_splits(splits, cfg, tokenizer)
+    if t.deepspeed:
+        # ZeRO-3 partitions the weights as they load (deepspeed.zero.Init): DeepSpeed's process group must
+        # exist by then, or each rank sizes its batch for a world of one. Asking for the device sets up
+        # torch's; DeepSpeed's communication layer then joins it.
+        import deepspeed
+
+        _ = t.device
+        deepspeed.init_distributed()
     model = load_model(cfg, tokenizer, trainable=t.do_train, head=head, packed=packed)
     model = apply_finetuning(model, cfg, is_trainable=t.do_train)
     if cfg.model.offload_embedding:

@@ -60,7 +60,9 @@ class LmforgeTrainer(Seq2SeqTrainer):
         from lmforge.models import kernels
 
         cfg, args = self.lmforge_config, self.args
-        if (args.bf16 or args.fp16) and cfg.finetuning.finetuning_type == "lora":
+        # DeepSpeed runs bf16 / fp16 as its own weight casts, not torch autocast: there the LoRA input's cast
+        # to the adapters' float32 is what makes the matmul's dtypes agree, so it stays
+        if (args.bf16 or args.fp16) and cfg.finetuning.finetuning_type == "lora" and not self.is_deepspeed_enabled:
             n = kernels.skip_lora_input_casts(self.model)
             log.info("LoRA: %d layers skip the exact float32 round trip of their input under autocast", n)
         if cfg.finetuning.finetuning_type == "lora" and kernels.LEAN_LORA:
