@@ -475,6 +475,9 @@ def _validate_combinations(cfg: Config, command: str) -> None:
             _conflict(f"interleave_probs has {len(d.interleave_probs)} values but dataset has {n} names")
     if f.use_dora and f.pissa_init:
         _conflict("use_dora and pissa_init are both true; PiSSA initialises plain LoRA, choose one")
+    if f.pissa_convert and not f.pissa_init and command == "train":
+        _conflict("pissa_convert: true without pissa_init: true; only a PiSSA-initialised adapter needs "
+                  "converting: set pissa_init: true or remove pissa_convert")
     if command != "eval":
         stray = [k for k in cfg.user_keys if k in EVAL_KEYS]
         if stray:
