@@ -106,6 +106,11 @@ def lora_target_modules(model, targets: list[str]) -> list[str]:
     return targets
 
 
+def _embedding_module_names(model) -> list[str]:
+    wanted = [m for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None]
+    return sorted({name.split(".")[-1] for name, module in model.named_modules() if any(module is w for w in wanted)})
+
+
 def _apply_lora(model, cfg: Config, *, is_trainable: bool):
     from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 
@@ -136,6 +141,11 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
     if f.pissa_init:
         init = "pissa" if f.pissa_iter == -1 else f"pissa_niter_{f.pissa_iter}"
     is_reward_model = getattr(model.config, "num_labels", None) == 1 and not hasattr(model, "lm_head")
+    modules_to_save = f.additional_target
+    if margs.resize_vocab and modules_to_save is None:
+        # as LLaMA-Factory: the new tokens' rows must train, and the adapter must carry the resized matrices
+        modules_to_save = _embedding_module_names(model)
+        log.warning("resize_vocab: training and saving %s with the adapter", ",".join(modules_to_save))
     config = LoraConfig(
         # for a reward model, SEQ_CLS makes PEFT train and save the new score head with the adapter
         task_type=TaskType.SEQ_CLS if is_reward_model else TaskType.CAUSAL_LM,
@@ -143,7 +153,7 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
         lora_alpha=f.lora_alpha,
         lora_dropout=f.lora_dropout,
         target_modules=targets,
-        modules_to_save=f.additional_target,
+        modules_to_save=modules_to_save,
         use_rslora=f.use_rslora,
         use_dora=f.use_dora,
         init_lora_weights=init,
