@@ -87,13 +87,21 @@ def test_desc_init_w_noise_adds_the_noise_to_the_description_mean(tiny_model, de
     assert 0.3 < noise.std().item() * math.sqrt(original.shape[1]) < 2  # present, of the stated size
 
 
-def test_lora_with_new_tokens_trains_and_saves_the_embeddings(tiny_model, tmp_path):
-    cfg, tokenizer, model = _load(tiny_model("llama"), "add_special_tokens=<|new|>", trainable=True)
+@pytest.mark.parametrize("arch", ["qwen3", "llama"])
+def test_lora_with_new_tokens_trains_and_saves_the_embeddings(tiny_model, tmp_path, arch):
+    cfg, tokenizer, model = _load(tiny_model(arch), "add_special_tokens=<|new|>", trainable=True)
     model = apply_finetuning(model, cfg)
-    assert sorted(model.peft_config["default"].modules_to_save) == ["embed_tokens", "lm_head"]
+    assert "embed_tokens" in {m.split(".")[-1] for m in model.peft_config["default"].modules_to_save}
+    with torch.no_grad():  # stands in for training the embedding
+        for name, p in model.named_parameters():
+            if "embed_tokens.modules_to_save" in name:
+                p.add_(1.0)
     model.save_pretrained(tmp_path / "adapter")
     saved = load_file(tmp_path / "adapter" / "adapter_model.safetensors")
-    assert any("embed_tokens" in k and v.shape[0] >= len(tokenizer) for k, v in saved.items())
+    embed, head = (next(v for k, v in saved.items() if f"{m}.modules_to_save" in k) for m in ("embed_tokens", "lm_head"))
+    assert embed.shape[0] >= len(tokenizer)
+    # a tied head is the trained embedding itself; an untied one is its own matrix
+    assert torch.equal(embed, head) is (arch == "qwen3")
 
 
 def test_special_token_config_errors(tiny_model, tmp_path):

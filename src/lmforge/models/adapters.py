@@ -111,6 +111,11 @@ def _embedding_module_names(model) -> list[str]:
     return sorted({name.split(".")[-1] for name, module in model.named_modules() if any(module is w for w in wanted)})
 
 
+def _ties_embeddings(model) -> bool:
+    head, embed = model.get_output_embeddings(), model.get_input_embeddings()
+    return head is not None and head.weight is embed.weight
+
+
 def _apply_lora(model, cfg: Config, *, is_trainable: bool):
     from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 
@@ -154,6 +159,9 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
         lora_dropout=f.lora_dropout,
         target_modules=targets,
         modules_to_save=modules_to_save,
+        # a tied head stays tied to the trained embedding (else each trains its own copy, and loading the export
+        # ties them again, dropping the head's)
+        ensure_weight_tying=bool(modules_to_save) and _ties_embeddings(model),
         use_rslora=f.use_rslora,
         use_dora=f.use_dora,
         init_lora_weights=init,
