@@ -1,3 +1,4 @@
+import json
 import logging
 import os
 from pathlib import Path
@@ -302,14 +303,29 @@ def test_preference_and_kto_stages(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
     assert "A1" in qwen3_tok.decode(k.train[0]["kl_input_ids"])  # row 0's prompt with row 1's reply
 
 
-def test_media_columns_are_carried(data_dir, make_cfg, qwen3_tok, qwen3_tpl, tmp_path):
-    rows = [{"conversations": [{"from": "human", "value": "What is this?"}, {"from": "gpt", "value": "A cat."}],
-             "images": ["cat.png"]}]
-    root = data_dir({"mm.json": rows}, {"mm": {"file_name": "mm.json", "formatting": "sharegpt",
-                                               "columns": {"messages": "conversations", "images": "images"}}})
-    (root / "cat.png").write_bytes(b"png")
-    s = load_datasets(make_cfg(dataset="mm"), qwen3_tok, qwen3_tpl, "sft")
-    assert s.train[0]["images"] == [str(root / "cat.png")] and s.train[0]["videos"] == []
+def test_media_columns_are_refused_naming_dataset_and_column(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
+    """Until multimodal training exists, an image column would be dropped and '<image>' trained as text."""
+    rows = [{"messages": [{"role": "user", "content": "<image>What is this?"},
+                          {"role": "assistant", "content": "A cat."}], "images": ["cat.png"]}]
+    tags = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
+    root = data_dir({"mm.json": rows}, {
+        "mm": {"file_name": "mm.json", "formatting": "sharegpt", "tags": tags,
+               "columns": {"messages": "messages", "images": "images"}},  # LLaMA-Factory's mllm_demo entry
+        "unmapped": {"file_name": "mm.json", "formatting": "sharegpt", "tags": tags,
+                     "columns": {"messages": "messages"}},  # the rows carry images all the same
+        "videos": {"file_name": "mm.json", "formatting": "sharegpt", "tags": tags,
+                   "columns": {"messages": "messages", "videos": "clips"}}})
+    with pytest.raises(DataError, match=r"dataset 'mm' .*column 'images' \(mapped as columns.images\) holds "
+                                        r"media, but multimodal training is not implemented"):
+        load_datasets(make_cfg(dataset="mm"), qwen3_tok, qwen3_tpl, "sft")
+    with pytest.raises(DataError, match=r"dataset 'unmapped' .*column 'images' holds media"):
+        load_datasets(make_cfg(dataset="unmapped"), qwen3_tok, qwen3_tpl, "sft")
+    with pytest.raises(DataError, match=r"dataset 'videos' .*column 'clips' \(mapped as columns.videos\)"):
+        load_datasets(make_cfg(dataset="videos"), qwen3_tok, qwen3_tpl, "sft")
+    (root / "text.json").write_text(json.dumps([{k: v for k, v in rows[0].items() if k != "images"}]))
+    (root / "dataset_info.json").write_text(json.dumps({"text": {
+        "file_name": "text.json", "formatting": "sharegpt", "tags": tags, "columns": {"messages": "messages"}}}))
+    assert len(load_datasets(make_cfg(dataset="text"), qwen3_tok, qwen3_tpl, "sft").train) == 1
 
 
 def test_online_dataset_dir_reads_a_local_file_by_path(data_dir, make_cfg, qwen3_tok, qwen3_tpl):

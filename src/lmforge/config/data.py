@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lmforge.config.fields import arg
+from lmforge.config.model import MULTIMODAL
 
 
 @dataclass
@@ -14,7 +15,8 @@ class DataArguments:
     dataset: list[str] | None = arg(None, "Training dataset name(s) from dataset_info.json, comma separated.")
     eval_dataset: list[str] | None = arg(None, "Evaluation dataset name(s), comma separated.")
     dataset_dir: str = arg("data", "Folder holding dataset_info.json and local dataset files.")
-    media_dir: str | None = arg(None, "Folder of images/videos/audios (default: dataset_dir).")
+    media_dir: str | None = arg(None, "Folder of images/videos/audios (default: dataset_dir).",
+                                unsupported=MULTIMODAL)
     cutoff_len: int = arg(2048, "Maximum tokens per example after tokenization (longer ones are truncated).")
     train_on_prompt: bool = arg(False, "Also compute the loss on prompt tokens.")
     mask_history: bool = arg(False, "Compute the loss on the last assistant turn only.")
@@ -29,7 +31,11 @@ class DataArguments:
     preprocessing_num_workers: int | None = arg(None, "Processes used for preprocessing.")
     max_samples: int | None = arg(None, "Keep at most this many rows of each dataset (for debugging).")
     eval_num_beams: int | None = arg(None, "Beams used in evaluation generation (`num_beams` of generate).")
-    ignore_pad_token_for_loss: bool = arg(True, "Ignore padding tokens in the loss.")
+    ignore_pad_token_for_loss: bool = arg(
+        True, "Leave padding out of the loss (labels padded with -100; predictions decode labels without it).",
+        unsupported="lmforge always leaves padding out of the loss; false (LLaMA-Factory pads labels with "
+        "pad_token_id, so padding positions are trained and the loss depends on how examples are batched) is not "
+        "supported")
     val_size: float = arg(0.0, "Held-out evaluation split: a fraction in (0, 1) or a row count >= 1.")
     eval_on_each_dataset: bool = arg(False, "Evaluate each eval dataset separately.")
     packing: bool | None = arg(None, "Pack several examples into each sequence, each attending only to itself "

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lmforge.config.fields import arg
+from lmforge.config.model import MULTIMODAL
 
 _LATER = "not implemented in lmforge yet"
 
@@ -112,9 +113,9 @@ class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, O
     finetuning_type: str = arg("lora", "Which parameters are trained.", choices=["lora", "oft", "freeze", "full"])
     pure_bf16: bool = arg(False, "Train in pure bf16 (no fp32 master weights, no AMP).")
     use_llama_pro: bool = arg(False, "LLaMA Pro block expansion.", unsupported=_LATER)
-    freeze_vision_tower: bool = arg(True, "Multimodal: freeze the vision tower.")
-    freeze_multi_modal_projector: bool = arg(True, "Multimodal: freeze the projector.")
-    freeze_language_model: bool = arg(False, "Multimodal: freeze the language model.")
+    freeze_vision_tower: bool = arg(True, "Multimodal: freeze the vision tower.", unsupported=MULTIMODAL)
+    freeze_multi_modal_projector: bool = arg(True, "Multimodal: freeze the projector.", unsupported=MULTIMODAL)
+    freeze_language_model: bool = arg(False, "Multimodal: freeze the language model.", unsupported=MULTIMODAL)
     compute_accuracy: bool = arg(False, "Compute token accuracy during evaluation.")
     disable_shuffling: bool = arg(False, "Do not shuffle the training data.")
     plot_loss: bool = arg(False, "Save training_loss.png (and eval_loss.png) into output_dir.")

@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import logging
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -19,9 +20,9 @@ import yaml
 
 from lmforge.config.data import DataArguments
 from lmforge.config.evaluation import EvaluationArguments
-from lmforge.config.finetuning import FinetuningArguments
+from lmforge.config.finetuning import FinetuningArguments, LoraArguments
 from lmforge.config.generation import GeneratingArguments
-from lmforge.config.model import ModelArguments
+from lmforge.config.model import ModelArguments, special_token_descriptions
 from lmforge.errors import ConfigError, did_you_mean
 
 # transformers is heavy to import; the training-arguments class is looked up lazily.
@@ -475,6 +476,11 @@ def _validate_combinations(cfg: Config, command: str) -> None:
             _conflict(f"interleave_probs has {len(d.interleave_probs)} values but dataset has {n} names")
     if f.use_dora and f.pissa_init:
         _conflict("use_dora and pissa_init are both true; PiSSA initialises plain LoRA, choose one")
+    if f.pissa_convert and not f.pissa_init and command == "train":
+        _conflict("pissa_convert: true without pissa_init: true; only a PiSSA-initialised adapter needs "
+                  "converting: set pissa_init: true or remove pissa_convert")
+    _validate_model_keys(cfg)
+    _warn_unused_lora_keys(cfg)
     if command != "eval":
         stray = [k for k in cfg.user_keys if k in EVAL_KEYS]
         if stray:
@@ -486,6 +492,44 @@ def _validate_combinations(cfg: Config, command: str) -> None:
         _validate_train(cfg)
     elif command in INFER_COMMANDS:
         _validate_infer(cfg, command)
+
+
+def _validate_model_keys(cfg: Config) -> None:
+    """Loading keys that act only together with others: an error, not a silent no-op, when alone."""
+    m = cfg.model
+    if special_token_descriptions(m) is None and m.init_special_tokens != "noise_init":
+        _conflict(f"init_special_tokens: {m.init_special_tokens} initialises new tokens from their descriptions, "
+                  "which come from new_special_tokens_config (a YAML file of token: description); set it, or use "
+                  "init_special_tokens: noise_init")
+    if m.quantization_device_map == "auto" and m.quantization_bit != 4:
+        _conflict(f"quantization_device_map: auto with quantization_bit: {m.quantization_bit}; the auto device map "
+                  "spreads an on-the-fly 4-bit (bitsandbytes) model over the devices: set quantization_bit: 4 or "
+                  "remove quantization_device_map")
+    if m.offload_folder != _default_of(_MODEL_FIELDS["offload_folder"]) and m.quantization_device_map != "auto":
+        _conflict(f"offload_folder: '{m.offload_folder}' is used only with quantization_device_map: auto (weights "
+                  "that fit on no device go to disk); lmforge loads other models whole on one device: remove "
+                  "offload_folder or set quantization_device_map: auto with quantization_bit: 4")
+    if not m.use_kv_cache and m.infer_backend != "huggingface":
+        _conflict(f"use_kv_cache: false with infer_backend: {m.infer_backend}; that engine always keeps a KV cache: "
+                  "remove use_kv_cache or use infer_backend: huggingface")
+
+
+_MODEL_FIELDS = {f.name: f for f in fields(ModelArguments)}
+_WARNED: set[str] = set()
+
+
+def _warn_unused_lora_keys(cfg: Config) -> None:
+    """LoRA keys under finetuning_type full / freeze change nothing: say so (once per process)."""
+    f = cfg.finetuning
+    if f.finetuning_type not in ("full", "freeze"):
+        return
+    lora = [x.name for x in fields(LoraArguments) if getattr(f, x.name) != _default_of(x)
+            and not (x.name == "lora_alpha" and f.lora_alpha == 2 * f.lora_rank)]  # as a resolved config states it
+    message = (f"finetuning_type: {f.finetuning_type} trains no adapter, so these LoRA keys have no effect: "
+               f"{', '.join(lora)}")
+    if lora and message not in _WARNED:
+        _WARNED.add(message)
+        logging.getLogger("lmforge").warning(message)
 
 
 INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict", "eval")

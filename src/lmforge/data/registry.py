@@ -163,8 +163,24 @@ def get_dataset_specs(names: list[str] | None, dataset_dir: str = "data", *,
             registered = ", ".join(sorted(info)) or "(none)"
             raise DataError(f"dataset '{name}' is not registered in {path}{did_you_mean(name, info)}; "
                             f"registered datasets: {registered}")
-        specs.append(parse_entry(name, info[name], base_dir=base, registry=path))
+        spec = parse_entry(name, info[name], base_dir=base, registry=path)
+        for role in MEDIA_ROLES:
+            if getattr(spec.columns, role):
+                raise media_error(spec, getattr(spec.columns, role), f"columns.{role}")
+        specs.append(spec)
     return specs
+
+
+MEDIA_ROLES = ("images", "videos", "audios")
+
+
+def media_error(spec: DatasetSpec, column: str, mapped_as: str | None = None) -> DataError:
+    """Media columns are refused until multimodal training exists: a text-only model would be trained on the
+    '<image>' placeholders as literal text while the media are dropped (LLaMA-Factory's mllm_demo trains so)."""
+    how = f" (mapped as {mapped_as})" if mapped_as else ""
+    return DataError(f"{spec.describe()}: column '{column}'{how} holds media, but multimodal training is not "
+                     f"implemented in lmforge yet and the model would learn its placeholders as plain text; "
+                     f"use a text-only dataset, or remove the '{column}' column and its placeholders")
 
 
 def _online_spec(name: str) -> DatasetSpec:

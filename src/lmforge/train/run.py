@@ -195,6 +195,10 @@ def run_training(cfg: Config) -> dict:
             trainer.train_dataset = trainer.with_reference_logps(trainer.train_dataset)
         train_result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_model()
+        if cfg.finetuning.pissa_convert and trainer.is_world_process_zero():
+            from lmforge.models.adapters import save_pissa_converted
+
+            save_pissa_converted(trainer.accelerator.unwrap_model(trainer.model), t.output_dir)
         trainer.save_state()
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)
