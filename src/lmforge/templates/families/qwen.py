@@ -86,6 +86,17 @@ register(
 )
 _QWEN3 = dict(CHATML, special_tokens=CHATML["special_tokens"] + ("<think>", "</think>"))
 register(Qwen3("qwen3", thinking=Thinking(), tool_format=HERMES, official="qwen3.jinja", **_QWEN3))
+# Xiaomi MiMo-7B (SFT / RL): Qwen2.5's template with "You are a helpful assistant." as the default system prompt;
+# reasoning is plain content (the template has no think handling).
+register(
+    Qwen(
+        "mimo",
+        default_system="You are a helpful assistant.",
+        tool_format=HERMES,
+        official="mimo.jinja",
+        **CHATML,
+    )
+)
 register(Qwen("qwen3_nothink", tool_format=HERMES, official="qwen3-instruct-2507.jinja", **CHATML))
 
 
