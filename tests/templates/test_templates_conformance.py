@@ -155,7 +155,11 @@ def test_training_prompt_is_inference_prompt(name, tokenizer, case, thinking, te
     exception is documented in families/qwen.py: thinking off, yet the reply carries reasoning."""
     template = template_for(name, tokenizer())
     check_renders(template, case)
-    if template.thinking is not None and thinking is False and final_has_reasoning(case):
+    prompt_conv = without_last(case.conv)
+    thinking_off_changes_prompt = template.render_prompt(prompt_conv, enable_thinking=False) != (
+        template.render_prompt(prompt_conv, enable_thinking=True)
+    )
+    if thinking is False and final_has_reasoning(case) and thinking_off_changes_prompt:
         pytest.skip(
             "Qwen3 with thinking off still renders a reply's reasoning (official), after an empty-think prompt"
         )

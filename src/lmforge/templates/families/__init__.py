@@ -2,6 +2,7 @@
 
 from lmforge.templates.families import (  # noqa: F401
     baichuan,
+    bailing,
     chatglm,
     chatml,
     cohere,
@@ -13,6 +14,7 @@ from lmforge.templates.families import (  # noqa: F401
     gemma,
     granite,
     hunyuan,
+    lfm2,
     llama,
     mistral,
     moonshot,
