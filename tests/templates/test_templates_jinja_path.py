@@ -37,8 +37,7 @@ from template_cases import (
 )
 
 from lmforge.errors import TemplateError
-from lmforge.templates import core
-from lmforge.templates import get_template
+from lmforge.templates import core, get_template
 
 FAMILY_OF = {
     "qwen3": "qwen3",
