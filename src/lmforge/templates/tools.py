@@ -389,6 +389,33 @@ class Ministral3(ToolFormat):
         return parts[0].strip(), calls
 
 
+class GLM47(GLM45):
+    """GLM-4.7: GLM-4.5's tool list with a one-line example, and calls written without newlines:
+    `<tool_call>{name}<arg_key>{key}</arg_key><arg_value>{value}</arg_value>...</tool_call>`, back to back."""
+
+    name = "glm4_7"
+
+    def tools_text(self, tools):
+        return (
+            super().tools_text(tools).split("<tool_call>{function-name}")[0]
+            + "<tool_call>{function-name}<arg_key>{arg-key-1}</arg_key><arg_value>{arg-value-1}</arg_value>"
+            "<arg_key>{arg-key-2}</arg_key><arg_value>{arg-value-2}</arg_value>...</tool_call>"
+        )
+
+    def calls_text(self, calls, ids):
+        def value(v: Any) -> str:
+            return v if isinstance(v, str) else tojson(v)
+
+        return "".join(
+            f"<tool_call>{c.name}"
+            + "".join(
+                f"<arg_key>{k}</arg_key><arg_value>{value(v)}</arg_value>" for k, v in c.arguments.items()
+            )
+            + "</tool_call>"
+            for c in calls
+        )
+
+
 class SeedOSS(ToolFormat):
     """Seed-OSS: each function listed as a Python signature with a docstring; a call is
     `<seed:tool_call>\\n<function=NAME>\\n<parameter=KEY>VALUE</parameter>...`, values that are not strings
@@ -479,6 +506,7 @@ TOOL_FORMATS: dict[str, ToolFormat] = {
         Qwen35(),
         Qwen36(),
         Ministral3(),
+        GLM47(),
     )
 }
 

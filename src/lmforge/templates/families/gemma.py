@@ -35,3 +35,7 @@ GEMMA = dict(
 register(Gemma("gemma", system_role=False, **GEMMA))
 register(Gemma("gemma2", system_role=False, **GEMMA))
 register(Gemma("gemma3", **GEMMA))
+# Gemma 3n (gemma-3n-E2B/E4B-it): its own chat template was not available here; LLaMA-Factory's `gemma3n` is
+# Gemma 3's format (plus audio placeholders lmforge does not render), so it is registered as Gemma 3's and
+# proven against Gemma 3's official template (docs/templates.md says so).
+register(Gemma("gemma3n", **GEMMA))
