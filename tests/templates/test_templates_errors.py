@@ -52,7 +52,7 @@ USERS_TYPE = [
     "phi4_mini",
     "seed_oss",
 ]
-NOT_AVAILABLE = {"falcon": "end-of-turn token", "gpt_oss": "harmony"}  # name -> part of the reason given
+NOT_AVAILABLE = {"falcon": "end-of-turn token"}  # name -> part of the reason given
 
 
 def test_every_name_users_type_is_registered():

@@ -115,6 +115,8 @@ def documented_failure(jinja, family, conv) -> str | None:
     moves_system = family.name in ("mistral", "ministral") and conv.system is not None
     if moves_system and any(m.role == "assistant" for m in conv.messages):
         return "cannot find reply"
+    if family.name == "gpt_oss" and any(m.role == "assistant" for m in conv.messages):
+        return "harmony format"
     if family.name in ("glm4_moe", "glm4_7") and not jinja.end_of_turn and history_reasoning(conv):
         return "cannot find the end of reply"
     if family.name.startswith(("qwen3_5", "qwen3_6")) and history_tool_steps(conv):

@@ -68,6 +68,7 @@ CALLS = [
     ("ministral3", None, "", [PARIS, TOKYO, NESTED]),
     ("glm4_7", None, "", [PARIS, TOKYO, NESTED]),
     ("minimax2", None, "", [PARIS, TOKYO, NESTED]),
+    ("gpt_oss", None, "", [NESTED]),
     ("ministral3", None, "Let me look.", [PARIS]),
     ("glm4_moe", None, "", [PARIS, NESTED]),
     ("glm4_moe", None, "Checking.", [PARIS, TOKYO]),

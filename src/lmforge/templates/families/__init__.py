@@ -12,6 +12,7 @@ from lmforge.templates.families import (  # noqa: F401
     exaone,
     falcon,
     gemma,
+    gpt_oss,
     granite,
     hunyuan,
     lfm2,

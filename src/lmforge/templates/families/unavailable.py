@@ -11,13 +11,3 @@ register_unavailable(
     "eos that no official template has). Leave `template` unset to train on the tokenizer's own chat template "
     "as it is, or pick a format with an end-of-turn token (e.g. `chatml` after adding its tokens).",
 )
-
-register_unavailable(
-    "gpt_oss",
-    "gpt-oss's harmony template (openai/gpt-oss-20b, -120b) is not implemented yet: it writes today's date "
-    "into the system message, renders reasoning as a separate analysis message kept only in the final turn, "
-    "ends the final reply with <|return|> but earlier ones with <|end|> (which also ends analysis messages, so "
-    "it cannot be a stop word), and lists tools as TypeScript namespaces. LLaMA-Factory's `gpt_oss` renders "
-    "none of that. Leaving `template` unset does not help for reasoning or multi-turn data (the jinja path "
-    "cannot cut harmony replies); train gpt-oss with LLaMA-Factory or plain TRL until it is supported.",
-)
