@@ -69,6 +69,8 @@ CALLS = [
     ("glm4_7", None, "", [PARIS, TOKYO, NESTED]),
     ("minimax2", None, "", [PARIS, TOKYO, NESTED]),
     ("gpt_oss", None, "", [NESTED]),
+    ("kimi", None, "", [PARIS, TOKYO, NESTED]),
+    ("kimi", None, "Let me look.", [PARIS]),
     ("ministral3", None, "Let me look.", [PARIS]),
     ("glm4_moe", None, "", [PARIS, NESTED]),
     ("glm4_moe", None, "Checking.", [PARIS, TOKYO]),

@@ -468,6 +468,42 @@ class MiniMaxM2(ToolFormat):
         return (content.strip() if calls else text), calls
 
 
+class KimiK2(ToolFormat):
+    """Kimi K2: the tool list as compact JSON in a `tool_declare` system turn; calls in
+    `<|tool_calls_section_begin|>` as `<|tool_call_begin|>functions.{name}:{n}<|tool_call_argument_begin|>{args}<|tool_call_end|>`,
+    n counting the calls of the conversation (the ids Kimi writes and results refer to)."""
+
+    name = "kimi_k2"
+    _CALL = re.compile(
+        r"<\|tool_call_begin\|>\s*(?:functions\.)?([^:<]+)(?::\d+)?\s*<\|tool_call_argument_begin\|>(.*?)<\|tool_call_end\|>",
+        re.DOTALL,
+    )
+    _SECTION = re.compile(r"<\|tool_calls_section_begin\|>(.*?)<\|tool_calls_section_end\|>", re.DOTALL)
+
+    def tools_text(self, tools):
+        return json.dumps(tools, ensure_ascii=False, separators=(",", ":"))
+
+    def calls_text(self, calls, ids):
+        body = "".join(
+            f"<|tool_call_begin|>{i}<|tool_call_argument_begin|>{tojson(c.arguments)}<|tool_call_end|>"
+            for c, i in zip(calls, ids, strict=True)
+        )
+        return "<|tool_calls_section_begin|>" + body + "<|tool_calls_section_end|>"
+
+    def parse(self, text):
+        calls: list[ToolCall] = []
+
+        def take(match: re.Match) -> str:
+            for name, args in self._CALL.findall(match.group(1)):
+                call = _call({"name": name.strip(), "arguments": args.strip()})
+                if call is not None:
+                    calls.append(call)
+            return ""
+
+        content = self._SECTION.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
 class SeedOSS(ToolFormat):
     """Seed-OSS: each function listed as a Python signature with a docstring; a call is
     `<seed:tool_call>\\n<function=NAME>\\n<parameter=KEY>VALUE</parameter>...`, values that are not strings
@@ -560,6 +596,7 @@ TOOL_FORMATS: dict[str, ToolFormat] = {
         Ministral3(),
         GLM47(),
         MiniMaxM2(),
+        KimiK2(),
     )
 }
 
