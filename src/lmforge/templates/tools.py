@@ -504,6 +504,26 @@ class KimiK2(ToolFormat):
         return (content.strip() if calls else text), calls
 
 
+class Granite4(Hermes):
+    """Granite 4.0: Hermes calls (`<tool_call>\n{"name": ..., "arguments": ...}\n</tool_call>`) and its own tool list
+    wording."""
+
+    name = "granite4"
+
+    def tools_text(self, tools):
+        listed = "".join("\n" + tojson(t) for t in tools)
+        return (
+            "You are a helpful assistant with access to the following tools. You may call one or more tools to "
+            "assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML "
+            "tags:\n<tools>"
+            + listed
+            + "\n</tools>\n\nFor each tool call, return a json object with function name "
+            'and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, '
+            '"arguments": <args-json-object>}\n</tool_call>. If a tool does not exist in the provided list of tools, '
+            "notify the user that you do not have the ability to fulfill the request."
+        )
+
+
 class SeedOSS(ToolFormat):
     """Seed-OSS: each function listed as a Python signature with a docstring; a call is
     `<seed:tool_call>\\n<function=NAME>\\n<parameter=KEY>VALUE</parameter>...`, values that are not strings
@@ -597,6 +617,7 @@ TOOL_FORMATS: dict[str, ToolFormat] = {
         GLM47(),
         MiniMaxM2(),
         KimiK2(),
+        Granite4(),
     )
 }
 
