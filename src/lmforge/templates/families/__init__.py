@@ -15,6 +15,7 @@ from lmforge.templates.families import (  # noqa: F401
     gpt_oss,
     granite,
     hunyuan,
+    lf_formats,
     lfm2,
     llama,
     minimax,

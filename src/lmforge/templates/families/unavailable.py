@@ -11,3 +11,18 @@ register_unavailable(
     "eos that no official template has). Leave `template` unset to train on the tokenizer's own chat template "
     "as it is, or pick a format with an end-of-turn token (e.g. `chatml` after adding its tokens).",
 )
+
+register_unavailable(
+    "solar",
+    "SOLAR-10.7B-Instruct's official chat template ('### User:\\n...\\n\\n### Assistant:\\n...') writes no token after "
+    "a reply, so a model trained on it never learns to stop (LLaMA-Factory's `solar` appends an eos the official "
+    "template does not have). Leave `template` unset to train on the tokenizer's own template as it is.",
+)
+
+register_unavailable(
+    "yuan",
+    "Yuan 2.0's official chat template joins messages with '<n>' and ends only the last one with the sep token, "
+    "with no generation prompt and no end-of-turn token in the history, while LLaMA-Factory's `yuan` writes "
+    "'<sep>' after user messages and '<eod>\\n' after replies; the two cannot both hold, and the official one never "
+    "teaches the model to stop. Leave `template` unset to train on the tokenizer's own template as it is.",
+)
