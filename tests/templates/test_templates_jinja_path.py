@@ -165,9 +165,13 @@ def test_jinja_path_on_official_templates(name, case, agp, template_for, monkeyp
         with pytest.raises(TemplateError, match=failure):
             jinja.render(case.conv, add_generation_prompt=agp)
         return
-    segments = jinja.render(case.conv, add_generation_prompt=agp)
+    segments = jinja.render(case.conv, add_generation_prompt=agp)  # enable_thinking=True, render's default
     assert joined(segments) == tok.apply_chat_template(
-        case.conv.to_openai(), tools=case.conv.tools, tokenize=False, add_generation_prompt=agp
+        case.conv.to_openai(),
+        tools=case.conv.tools,
+        tokenize=False,
+        add_generation_prompt=agp,
+        enable_thinking=True,
     )
     check_trainable(jinja, case.conv, segments)
     if family.final_reply_as_generated:
