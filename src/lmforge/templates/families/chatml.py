@@ -23,6 +23,9 @@ CHATML = dict(
 register(Template("chatml", official="chatml.jinja", **CHATML))
 register(Template("yi", official="chatml.jinja", **CHATML))
 register(Template("smollm", official="chatml.jinja", **CHATML))
+# MiniCPM4 (openbmb/MiniCPM4-0.5B, -8B): plain ChatML, no bos (LLaMA-Factory's `cpm4` writes a bos the official
+# template does not)
+register(Template("cpm4", official="chatml.jinja", **CHATML))
 register(
     Template(
         "smollm2",
