@@ -91,7 +91,22 @@ def test_parse_tool_calls_inverts_rendering(name, tool_format, content, calls):
 
 
 @pytest.mark.parametrize(
-    "fmt", ["qwen", "llama3", "mistral", "glm4", "glm4_moe", "seed_oss", "qwen3_5", "qwen3_6"]
+    "fmt",
+    [
+        "qwen",
+        "llama3",
+        "mistral",
+        "glm4",
+        "glm4_moe",
+        "seed_oss",
+        "qwen3_5",
+        "qwen3_6",
+        "ministral3",
+        "glm4_7",
+        "minimax2",
+        "kimi_k2",
+        "granite4",
+    ],
 )
 def test_plain_text_is_not_a_call(fmt):
     template = _template("phi", fmt)
