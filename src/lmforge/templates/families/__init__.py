@@ -18,6 +18,7 @@ from lmforge.templates.families import (  # noqa: F401
     lf_formats,
     lfm2,
     llama,
+    mimo,
     minimax,
     mistral,
     moonshot,
