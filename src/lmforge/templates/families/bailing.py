@@ -1,4 +1,8 @@
-"""inclusionAI Ling 2.0 (`bailing_v2`: Ling-mini-2.0, Ling-flash-2.0, Ling-1T): `<role>{ROLE}</role>{content}<|role_end|>`
+"""inclusionAI Ling (`bailing`: Ling-lite, Ling-plus) and Ling 2.0 (`bailing_v2`).
+
+Ling (`bailing`): `<role>{ROLE}</role>{content}` with the eos token after each reply; no tools, no reasoning.
+
+Ling 2.0 (`bailing_v2`: Ling-mini-2.0, Ling-flash-2.0, Ling-1T): `<role>{ROLE}</role>{content}<|role_end|>`
 turns, Hermes tool calls.
 
 The official template, mirrored here: the system block is always written and ends with the fixed switch
@@ -52,5 +56,19 @@ register(
         thinking=Thinking(),
         tool_format=get_tool_format("qwen"),
         official="ling-2.0.jinja",
+    )
+)
+
+
+register(
+    Template(
+        "bailing",
+        system="<role>SYSTEM</role>{content}",
+        user="<role>HUMAN</role>{content}",
+        assistant="<role>ASSISTANT</role>",
+        end_of_turn="{eos}",
+        stop_words=["{eos}"],
+        special_tokens=("<role>", "</role>"),
+        official="ling-lite.jinja",
     )
 )
