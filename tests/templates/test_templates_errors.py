@@ -52,7 +52,11 @@ USERS_TYPE = [
     "phi4_mini",
     "seed_oss",
 ]
-NOT_AVAILABLE = {"falcon": "end-of-turn token", "solar": "never learns to stop", "yuan": "sep token"}  # name -> part of the reason given
+NOT_AVAILABLE = {
+    "falcon": "end-of-turn token",
+    "solar": "never learns to stop",
+    "yuan": "sep token",
+}  # name -> part of the reason given
 
 
 def test_every_name_users_type_is_registered():
