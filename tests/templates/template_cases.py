@@ -457,6 +457,7 @@ NO_OFFICIAL += [
     "index",
     "xuanyuan",
     "ernie",
+    "llama2_zh",
 ]
 
 

@@ -63,6 +63,20 @@ LF = {
 }
 
 
+ZH = "You are a helpful assistant. 你是一个乐于助人的助手。"
+
+
+def test_llama2_zh_renders_llamafactory_format():
+    """LLaMA-Factory's Llama2Template: the system slot `<<SYS>>\n{s}\n<</SYS>>\n\n` opens the first user message,
+    each user message is `{bos}[INST] {u} [/INST]`, each answer `{a}{eos}`."""
+    template = get_template("llama2_zh", family_tokenizer("llama2_zh"))
+    first = f"{E}[INST] <<SYS>>\n{ZH}\n<</SYS>>\n\nQ1 [/INST]"
+    assert joined(template.render(Conversation(TWO_TURNS))) == f"{first}R1{E}{E}[INST] Q2 [/INST]R2{E}"
+    assert template.render_prompt(Conversation([U("Q1")], system="S")) == (
+        f"{E}[INST] <<SYS>>\nS\n<</SYS>>\n\nQ1 [/INST]"
+    )
+
+
 def lf_render(name: str, system: str | None, turns: list[tuple[str, str | None]]) -> str:
     system_slot, user_slot, assistant_slot, prefix, default = LF[name]
     system = default if system is None else system

@@ -7,6 +7,8 @@ token once, at the end of a training sample; here every reply ends with it, so t
 each turn (single-turn samples render identically).
 """
 
+import json
+
 from lmforge.templates.core import Template, register
 from lmforge.templates.families.chatml import CHATML
 
@@ -115,5 +117,45 @@ register(
         default_system="<global_setting>\nthink_mode=True\n</global_setting>",
         stop_words=["<|im_end|>"],
         special_tokens=("<|im_start|>", "<|im_end|>"),
+    )
+)
+
+
+class Llama2Zh(Template):
+    """Chinese Llama 2 chat models (Llama2-Chinese, Chinese-LLaMA-2): LLaMA-Factory's `llama2_zh`, Llama 2's layout
+    as LLaMA-Factory writes it (the system prompt folded into the first user message, no space around the
+    answer) with a bilingual default system prompt."""
+
+    def render_start(self, out, ctx) -> None:
+        pass  # the system prompt opens the first user message
+
+    def render_user(self, out, ctx, i: int) -> None:
+        content = ctx.messages[i].content
+        if i == 0 and ctx.system:
+            content = f"<<SYS>>\n{ctx.system}\n<</SYS>>\n\n{content}"
+        out.prompt(f"{self.bos}[INST] {content} [/INST]")
+
+    def chat_template(self) -> str:
+        default = json.dumps(self.default_system, ensure_ascii=False)
+        return (
+            "{%- if messages and messages[0]['role'] == 'system' -%}{%- set system = messages[0]['content'] -%}"
+            "{%- set loop_messages = messages[1:] -%}{%- else -%}"
+            f"{{%- set system = {default} -%}}{{%- set loop_messages = messages -%}}{{%- endif -%}}"
+            "{%- for message in loop_messages -%}{%- if message['role'] == 'user' -%}"
+            "{%- set content = message['content'] -%}"
+            "{%- if loop.first and system -%}"
+            "{%- set content = '<<SYS>>\\n' + system + '\\n<</SYS>>\\n\\n' + content -%}{%- endif -%}"
+            "{{- bos_token + '[INST] ' + content + ' [/INST]' -}}"
+            "{%- elif message['role'] == 'assistant' -%}{{- message['content'] + eos_token -}}{%- endif -%}"
+            "{%- endfor -%}"
+        )
+
+
+register(
+    Llama2Zh(
+        "llama2_zh",
+        end_of_turn="{eos}",
+        default_system="You are a helpful assistant. 你是一个乐于助人的助手。",
+        stop_words=["{eos}"],
     )
 )
