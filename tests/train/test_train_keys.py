@@ -133,8 +133,8 @@ def _run(tmp_path, stage, dataset, *extra):
     cfg = load_config(parse_argv([
         f"model_name_or_path={TINY}", f"stage={stage}", f"dataset={dataset}", f"dataset_dir={REPO / 'data'}",
         "template=phi", f"output_dir={out}", "max_samples=16", "cutoff_len=128", "per_device_train_batch_size=4",
-        "logging_steps=1", "save_strategy=no", "report_to=none", "disable_gradient_checkpointing=true", "seed=3",
-        *extra]))
+        "logging_steps=1", "report_to=none", "disable_gradient_checkpointing=true", "seed=3",
+        *(extra if any(e.startswith("save_strategy=") for e in extra) else ("save_strategy=no", *extra))]))
     results = run_training(cfg)
     return results, [json.loads(line) for line in (out / "trainer_log.jsonl").read_text().splitlines()]
 
@@ -167,3 +167,17 @@ def test_pref_bco_weight_mixes_the_bco_term(tmp_path):
     first = [e for e in log if "loss" in e][0]
     assert first["loss"] == pytest.approx(1.5 * math.log(2), abs=1e-4)
     assert first["bco/baseline"] == pytest.approx(0.0, abs=1e-6)
+
+
+def test_bco_baseline_survives_resume(tmp_path):
+    """The baseline is saved with each checkpoint: a run resumed at step 2 logs step 3 as the whole run does."""
+    common = ["max_steps=3", "pref_bco_weight=1.0", "learning_rate=5e-3", "pref_beta=0.5", "save_strategy=steps",
+              "save_steps=2"]
+    _, whole = _run(tmp_path / "whole", "dpo", "dpo_en_demo", *common)
+    checkpoint = tmp_path / "whole" / "dpo" / "checkpoint-2"
+    assert (checkpoint / "bco_baseline.json").is_file()
+    _, resumed = _run(tmp_path / "resumed", "dpo", "dpo_en_demo", *common, f"resume_from_checkpoint={checkpoint}")
+    step3 = [[e for e in log if e.get("current_steps") == 3 and "loss" in e][0] for log in (whole, resumed)]
+    assert step3[0]["bco/baseline"] != 0.0
+    assert step3[1]["bco/baseline"] == pytest.approx(step3[0]["bco/baseline"], rel=1e-5)
+    assert step3[1]["loss"] == pytest.approx(step3[0]["loss"], rel=1e-4)

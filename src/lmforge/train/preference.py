@@ -8,8 +8,10 @@ pure functions of `losses.py`; this module only computes log-probs / rewards and
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections import defaultdict
+from pathlib import Path
 
 import torch
 
@@ -29,6 +31,7 @@ from lmforge.train.losses import (
 from lmforge.train.trainer import LmforgeTrainer
 
 REFERENCE_FREE = ("orpo", "simpo", "cpo")
+BCO_STATE = "bco_baseline.json"  # in each checkpoint with pref_bco_weight: resume continues the baseline
 # what a padding-free batch hands the model (PackedPairwiseCollator, PackedKTOCollator): attention reads the
 # sequence bounds
 PACKED_KEYS = ("input_ids", "position_ids", "cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k")
@@ -262,6 +265,18 @@ class DPOTrainer(_StageTrainer):
                                      self.accelerator.num_processes)
         self._store({"bco/baseline": torch.tensor(self.bco_baseline.mean)}, training)
         return bco_loss(chosen, rejected, self.bco_baseline.mean)
+
+
+    def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
+        super()._save_optimizer_and_scheduler(output_dir)
+        if self.lmforge_config.finetuning.pref_bco_weight > 0 and self.args.should_save:
+            Path(output_dir, BCO_STATE).write_text(json.dumps(vars(self.bco_baseline)))
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)
+        saved = Path(checkpoint, BCO_STATE) if checkpoint else None
+        if saved is not None and saved.is_file():
+            vars(self.bco_baseline).update(json.loads(saved.read_text()))
 
 
 class RunningMean:
