@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 from lmforge.config.fields import arg
+from lmforge.errors import ConfigError
 
 _LATER = "not implemented in lmforge yet"
 _LARK = "SwanLab's Lark notifications are not wired into lmforge; set them up in SwanLab itself"
@@ -142,10 +144,6 @@ class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, O
 
 def validate_finetuning(f: FinetuningArguments, training) -> None:
     """Checks of this group's keys against the stage and the training arguments (called by the parser)."""
-    from importlib.util import find_spec
-
-    from lmforge.errors import ConfigError
-
     if f.pref_bco_weight < 0:
         raise ConfigError(f"pref_bco_weight: {f.pref_bco_weight!r} is out of range; expected a number >= 0")
     if f.pref_bco_weight > 0 and (f.stage != "dpo" or f.pref_loss in ("orpo", "simpo", "cpo")):
@@ -169,8 +167,6 @@ def validate_finetuning(f: FinetuningArguments, training) -> None:
 
 
 def _validate_early_stopping(patience: int, training) -> None:
-    from lmforge.errors import ConfigError
-
     strategy = getattr(training.eval_strategy, "value", training.eval_strategy)
     if patience < 1:
         raise ConfigError(f"early_stopping_steps: {patience!r} is out of range; expected an integer >= 1 "
