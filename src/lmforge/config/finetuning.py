@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 from lmforge.config.fields import arg
 from lmforge.config.model import MULTIMODAL
+from lmforge.errors import ConfigError
 
 _LATER = "not implemented in lmforge yet"
+_LARK = "SwanLab's Lark notifications are not wired into lmforge; set them up in SwanLab itself"
 
 
 @dataclass
@@ -44,6 +47,9 @@ class LoraArguments:
 class PreferenceArguments:
     pref_beta: float = arg(0.1, "Beta of the preference loss.")
     pref_ftx: float = arg(0.0, "Weight of the SFT loss on chosen replies added to the preference loss.")
+    pref_bco_weight: float = arg(
+        0.0, "dpo: weight w of the BCO term (binary classifier on the implicit rewards, against their running "
+        "mean) mixed into the preference loss as (loss + w * bco) / (1 + w); 0 = off.")
     pref_loss: str = arg("sigmoid", "Preference loss.",
                          choices=["sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo", "cpo"])
     dpo_label_smoothing: float = arg(0.0, "Label smoothing of the sigmoid DPO loss, in [0, 0.5].")
@@ -120,9 +126,55 @@ class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, O
     disable_shuffling: bool = arg(False, "Do not shuffle the training data.")
     plot_loss: bool = arg(False, "Save training_loss.png (and eval_loss.png) into output_dir.")
     include_effective_tokens_per_second: bool = arg(False, "Log effective (non-padding) tokens per second.")
-    use_swanlab: bool = arg(False, "Log to SwanLab.")
+    early_stopping_steps: int | None = arg(
+        None, "Stop training after this many evaluations in a row without improvement of metric_for_best_model "
+        "(transformers' EarlyStoppingCallback patience; needs eval_strategy and metric_for_best_model or "
+        "load_best_model_at_end).")
+    use_swanlab: bool = arg(False, "Log to SwanLab (pip install 'lmforge[swanlab]').")
     swanlab_project: str | None = arg("lmforge", "SwanLab project.")
     swanlab_workspace: str | None = arg(None, "SwanLab workspace.")
-    swanlab_run_name: str | None = arg(None, "SwanLab run name.")
-    swanlab_mode: str = arg("cloud", "SwanLab mode.", choices=["cloud", "local"])
-    swanlab_api_key: str | None = arg(None, "SwanLab API key.")
+    swanlab_run_name: str | None = arg(None, "SwanLab run (experiment) name.")
+    swanlab_mode: str = arg("cloud", "SwanLab mode: cloud (sync to the server), local, offline (write to "
+                            "swanlab_logdir only; lmforge extension) or disabled.",
+                            choices=["cloud", "local", "offline", "disabled"])
+    swanlab_api_key: str | None = arg(None, "SwanLab API key (logs in before the run starts).")
+    swanlab_logdir: str | None = arg(None, "Folder of SwanLab's run files (default: SwanLab's, ./swanlog).")
+    swanlab_lark_webhook_url: str | None = arg(None, "Lark webhook of SwanLab notifications.", unsupported=_LARK)
+    swanlab_lark_secret: str | None = arg(None, "Lark secret of SwanLab notifications.", unsupported=_LARK)
+
+
+def validate_finetuning(f: FinetuningArguments, training) -> None:
+    """Checks of this group's keys against the stage and the training arguments (called by the parser)."""
+    if f.pref_bco_weight < 0:
+        raise ConfigError(f"pref_bco_weight: {f.pref_bco_weight!r} is out of range; expected a number >= 0")
+    if f.pref_bco_weight > 0 and (f.stage != "dpo" or f.pref_loss in ("orpo", "simpo", "cpo")):
+        raise ConfigError(f"pref_bco_weight: {f.pref_bco_weight} with stage={f.stage}, pref_loss={f.pref_loss}; "
+                          "BCO compares the policy with the reference model: it needs stage: dpo with pref_loss "
+                          "sigmoid, hinge, ipo or kto_pair")
+    if f.compute_accuracy and f.stage not in ("pt", "sft"):
+        raise ConfigError(f"compute_accuracy: true with stage={f.stage}; token accuracy is an evaluation metric of "
+                          "pt and sft (rm, dpo and kto log rewards/accuracies themselves): remove compute_accuracy")
+    if f.compute_accuracy and getattr(training, "predict_with_generate", False):
+        raise ConfigError("compute_accuracy: true with predict_with_generate: true; accuracy is read from the "
+                          "logits of the labels, generation scores with BLEU / ROUGE: keep one")
+    if f.early_stopping_steps is not None:
+        _validate_early_stopping(f.early_stopping_steps, training)
+    if f.use_swanlab:
+        if find_spec("swanlab") is None:
+            raise ConfigError("use_swanlab: true needs the swanlab package: pip install 'lmforge[swanlab]'")
+        if "swanlab" in (training.report_to or []):
+            raise ConfigError("use_swanlab: true with report_to: swanlab would log every step twice; keep "
+                              "use_swanlab (it reads the swanlab_* keys) and remove swanlab from report_to")
+
+
+def _validate_early_stopping(patience: int, training) -> None:
+    strategy = getattr(training.eval_strategy, "value", training.eval_strategy)
+    if patience < 1:
+        raise ConfigError(f"early_stopping_steps: {patience!r} is out of range; expected an integer >= 1 "
+                          "(evaluations without improvement)")
+    if strategy == "no":
+        raise ConfigError(f"early_stopping_steps: {patience} needs evaluations during training: set "
+                          "eval_strategy: steps (or epoch) and evaluation data (val_size or eval_dataset)")
+    if training.metric_for_best_model is None:  # load_best_model_at_end sets it to loss
+        raise ConfigError(f"early_stopping_steps: {patience} needs the metric it watches: set "
+                          "metric_for_best_model (e.g. eval_loss) or load_best_model_at_end: true (watches eval_loss)")

@@ -20,7 +20,7 @@ import yaml
 
 from lmforge.config.data import DataArguments
 from lmforge.config.evaluation import EvaluationArguments
-from lmforge.config.finetuning import FinetuningArguments, LoraArguments
+from lmforge.config.finetuning import FinetuningArguments, LoraArguments, validate_finetuning
 from lmforge.config.generation import GeneratingArguments
 from lmforge.config.model import ModelArguments, special_token_descriptions
 from lmforge.errors import ConfigError, did_you_mean
@@ -642,6 +642,7 @@ def _validate_train(cfg: Config) -> None:
         _conflict("use_unsloth_gc: true with use_reentrant_gc: false; the offload moves what reentrant "
                   "checkpointing saves, so keep use_reentrant_gc: true (the default)")
     _validate_low_rank_optimizer(cfg)
+    validate_finetuning(f, t)
     if m.offload_embedding and f.finetuning_type != "lora":
         _conflict(f"offload_embedding: true with finetuning_type={f.finetuning_type}; the table on the CPU must "
                   "stay frozen, which LoRA guarantees; set finetuning_type: lora or offload_embedding: false")

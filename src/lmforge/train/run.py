@@ -136,6 +136,7 @@ def run_training(cfg: Config) -> dict:
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model, load_tokenizer
     from lmforge.templates import get_template
+    from lmforge.train.callbacks import config_callbacks
     from lmforge.train.trainer import CONFIG_NAME, JsonlLogCallback, ProgressPostfixCallback
 
     t = cfg.training
@@ -187,6 +188,8 @@ def run_training(cfg: Config) -> dict:
     if t.should_save:
         trainer.add_callback(JsonlLogCallback(t.output_dir))
     trainer.add_callback(ProgressPostfixCallback(trainer))
+    for callback in config_callbacks(cfg):  # early_stopping_steps, use_swanlab
+        trainer.add_callback(callback)
 
     # -- train -----------------------------------------------------------------------------------------------
     results: dict = {}
