@@ -1,6 +1,8 @@
 """Parse-time checks of the training keys of issue 15: a combination that would do nothing is an error that
 names the key, its value and what is accepted."""
 
+import sys
+
 import pytest
 
 from lmforge.config import load_config, parse_argv
@@ -34,10 +36,10 @@ def test_training_key_errors(argv, message):
     assert message in str(info.value)
 
 
-def test_use_swanlab_with_report_to_swanlab_is_refused():
-    pytest.importorskip("swanlab")
-    with pytest.raises(ConfigError, match="use_swanlab: true with report_to: swanlab would log every step twice"):
-        load_config(parse_argv(BASE + ["use_swanlab=true", "report_to=swanlab"]))
+def test_use_swanlab_without_the_package_names_the_install(monkeypatch):
+    monkeypatch.setitem(sys.modules, "swanlab", None)  # absent, as on an install without the extra
+    with pytest.raises(ConfigError, match=r"use_swanlab: true needs the swanlab package: pip install 'lmforge\[swanlab\]'"):
+        load_config(parse_argv(BASE + ["use_swanlab=true"]))
 
 
 def test_valid_combinations_parse():
