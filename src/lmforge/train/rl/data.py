@@ -22,7 +22,7 @@ from lmforge.errors import DataError
 
 log = logging.getLogger(__name__)
 
-RESERVED = ("prompts", "completions")  # names reward functions receive besides the columns
+RESERVED = ("prompts", "completions", "completion_ids")  # names reward functions receive besides the columns
 
 
 class PromptDataset(Dataset):

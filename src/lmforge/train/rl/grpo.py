@@ -167,9 +167,10 @@ class GRPOTrainer(_MetricsMixin, LmforgeTrainer):
         if completions.shape[1] == 0:
             completions = torch.full((len(rows), 1), tok.pad_token_id, device=device, dtype=torch.long)
         cmask = completion_mask(completions, self.stop_ids)
-        texts = tok.batch_decode([c[m.bool()] for c, m in zip(completions, cmask, strict=True)],
-                                 skip_special_tokens=True)
-        rewards = self._rewards([r["prompt"] for r in rows], texts, [r["columns"] for r in rows])
+        kept = [c[m.bool()].tolist() for c, m in zip(completions, cmask, strict=True)]
+        texts = tok.batch_decode(kept, skip_special_tokens=True)
+        columns = [{**r["columns"], "completion_ids": ids} for r, ids in zip(rows, kept, strict=True)]
+        rewards = self._rewards([r["prompt"] for r in rows], texts, columns)
         total = torch.nansum(rewards * self.reward_weights[None], dim=1)
         advantages = group_advantages(total, n, f.scale_rewards)
         batch = {"input_ids": torch.cat([prompt_ids, completions], 1),

@@ -1,8 +1,9 @@
 """Reward functions: plain callables `f(prompts, completions, **columns) -> list[float | None]`.
 
 `prompts` and `completions` are lists of strings of equal length (one entry per completion; each prompt
-repeated num_generations times); every other column of the dataset row comes as a keyword argument, a list
-aligned with them (e.g. `solution`). None means "no opinion" (it adds nothing to the weighted sum).
+repeated num_generations times); `completion_ids` (the completions' token ids, up to and including the stop
+token) and every column of the dataset row come as keyword arguments, lists aligned with them (e.g.
+`solution`). None means "no opinion" (it adds nothing to the weighted sum).
 
 Built in: accuracy (the answer matches the row's solution / answer, \\boxed{} answers and numbers
 normalised) and format (<think>...</think> then a non-empty answer). Users name their own as
