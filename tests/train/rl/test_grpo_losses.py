@@ -6,7 +6,7 @@ import random
 import pytest
 import torch
 
-from lmforge.train.rl.losses import clipped_token_loss, grpo_loss, group_advantages, k3_kl, normalise_loss
+from lmforge.train.rl.losses import clipped_token_loss, group_advantages, grpo_loss, k3_kl, normalise_loss
 
 
 def _std(xs):  # unbiased, as torch.std
@@ -69,9 +69,10 @@ def _token_losses(logp, old, ref, adv, eps_lo, eps_hi, beta):
 
 def _reduce(losses, mask, loss_type, max_len=None, num_items=None):
     b = len(losses)
-    total = sum(l * m for row, mrow in zip(losses, mask) for l, m in zip(row, mrow))
+    per_row = [sum(x * m for x, m in zip(row, mrow, strict=True)) for row, mrow in zip(losses, mask, strict=True)]
+    total = sum(per_row)
     if loss_type == "grpo":
-        return sum(sum(l * m for l, m in zip(row, mrow)) / max(sum(mrow), 1) for row, mrow in zip(losses, mask)) / b
+        return sum(s / max(sum(mrow), 1) for s, mrow in zip(per_row, mask, strict=True)) / b
     if loss_type == "bnpo":
         return total / sum(map(sum, mask))
     if loss_type == "dr_grpo":
@@ -134,7 +135,7 @@ def test_clipped_tokens_have_no_gradient_and_ratio_one_gives_the_policy_gradient
 def test_k3_kl():
     lp, ref = [-1.0, -2.0, -0.5], [-1.5, -2.0, 0.0]
     got = k3_kl(torch.tensor(lp, **T64), torch.tensor(ref, **T64)).tolist()
-    assert got == pytest.approx([math.exp(r - p) - (r - p) - 1 for p, r in zip(lp, ref)], abs=1e-15)
+    assert got == pytest.approx([math.exp(r - p) - (r - p) - 1 for p, r in zip(lp, ref, strict=True)], abs=1e-15)
     assert got[1] == 0.0 and min(got) >= 0
 
 
