@@ -26,3 +26,27 @@ def test_completion_mask_stops_after_the_first_stop_token():
 def test_left_pad():
     ids, mask = left_pad([[1, 2, 3], [4]], 0)
     assert ids.tolist() == [[1, 2, 3], [0, 0, 4]] and mask.tolist() == [[1, 1, 1], [0, 0, 1]]
+
+
+def test_completion_logps_do_not_depend_on_left_padding():
+    from pathlib import Path
+
+    from transformers import AutoModelForCausalLM
+
+    from lmforge.train.rl.grpo import completion_logps
+
+    model = AutoModelForCausalLM.from_pretrained(Path(__file__).resolve().parents[3] / "examples" / "tiny-phi3",
+                                                 dtype=torch.float32).eval()
+    short, long = [5, 6, 7], [8, 9, 10, 11, 12, 13]
+    completions = [[20, 21, 22], [30, 31, 32]]
+    ids, mask = left_pad([short, long], 0)
+    batch = torch.cat([ids, torch.tensor(completions)], 1)
+    full_mask = torch.cat([mask, torch.ones(2, 3, dtype=torch.long)], 1)
+    with torch.no_grad():
+        together = completion_logps(model, batch, full_mask, 3, 0.7)
+        alone = completion_logps(model, torch.tensor([short + completions[0]]), torch.ones(1, 6, dtype=torch.long),
+                                 3, 0.7)
+        logits = model(torch.tensor([short + completions[0]])).logits[0, 2:5].double() / 0.7
+    assert torch.allclose(together[0], alone[0], atol=1e-5)
+    want = logits.log_softmax(-1).gather(1, torch.tensor([[20], [21], [22]])).squeeze(1)
+    assert torch.allclose(alone[0].double(), want, atol=1e-5)

@@ -89,6 +89,20 @@ def completion_mask(completions: torch.Tensor, stop_ids: list[int]) -> torch.Ten
     return (torch.arange(width, device=completions.device)[None] <= first[:, None]).long()
 
 
+def completion_logps(model, input_ids: torch.Tensor, attention_mask: torch.Tensor, width: int,
+                     temperature: float) -> torch.Tensor:
+    """[N, width] log-probs of the last `width` tokens (the completions) under softmax(logits / temperature).
+    Rows are [left-padded prompt | completion]: positions count real tokens only, so a row's log-probs do not
+    depend on the padding it got."""
+    position_ids = (attention_mask.cumsum(-1) - 1).clamp(min=0)
+    logits = model(input_ids=input_ids, attention_mask=attention_mask, position_ids=position_ids, use_cache=False,
+                   logits_to_keep=width + 1).logits[:, :-1]
+    logits = logits.float() / temperature
+    targets = input_ids[:, -width:]
+    # the chosen logit minus logsumexp: no second [N, width, vocab] tensor (log_softmax would make one)
+    return torch.gather(logits, 2, targets.unsqueeze(-1)).squeeze(-1) - torch.logsumexp(logits, -1)
+
+
 class GRPOTrainer(_MetricsMixin, LmforgeTrainer):
     def __init__(self, *args, ref_model=None, template=None, **kwargs):
         super().__init__(*args, **kwargs)
@@ -222,15 +236,8 @@ class GRPOTrainer(_MetricsMixin, LmforgeTrainer):
         return self.model, self.accelerator.unwrap_model(self.model).disable_adapter()
 
     def _completion_logps(self, model, batch: dict) -> torch.Tensor:
-        """[N, C] log-probs of the completion tokens under softmax(logits / temperature)."""
-        ids, mask = batch["input_ids"], batch["attention_mask"]
-        width = batch["completion_mask"].shape[1]
-        position_ids = (mask.cumsum(-1) - 1).clamp(min=0)  # left padding: positions count real tokens only
-        logits = model(input_ids=ids, attention_mask=mask, position_ids=position_ids, use_cache=False,
-                       logits_to_keep=width + 1).logits[:, :-1]
-        logits = logits.float() / self.lmforge_config.generation.temperature
-        targets = ids[:, -width:]
-        return torch.gather(logits.log_softmax(-1), 2, targets.unsqueeze(-1)).squeeze(-1)
+        return completion_logps(model, batch["input_ids"], batch["attention_mask"],
+                                batch["completion_mask"].shape[1], self.lmforge_config.generation.temperature)
 
     # -- loss ------------------------------------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
