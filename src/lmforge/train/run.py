@@ -155,7 +155,9 @@ def run_training(cfg: Config) -> dict:
         tokenizer.chat_template = template.chat_template()  # saved with every checkpoint and the final model
     if stage == "grpo":  # prompts with the row's columns for the reward functions
         from lmforge.train.rl.data import load_prompt_splits
+        from lmforge.train.rl.rewards import load_reward_funcs
 
+        reward_funcs = load_reward_funcs(cfg.finetuning.reward_funcs)  # a bad one fails before the model loads
         splits = load_prompt_splits(cfg, tokenizer, template, stage)
     else:
         splits = load_datasets(cfg, tokenizer, template, stage)
@@ -172,7 +174,7 @@ def run_training(cfg: Config) -> dict:
         log.info("offload_embedding: the input embedding table stays in CPU memory")
     extra = {"ref_model": _reference_model(cfg, tokenizer, packed)} if stage in ("dpo", "kto") else {}
     if stage == "grpo":  # beta 0: no reference model at all
-        extra = {"template": template,
+        extra = {"template": template, "reward_funcs": reward_funcs,
                  "ref_model": _reference_model(cfg, tokenizer) if cfg.finetuning.beta > 0 else None}
 
     if packed:

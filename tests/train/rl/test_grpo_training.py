@@ -52,10 +52,11 @@ def _train(tmp_path, *extra):
 
 
 def test_grpo_raises_the_mean_reward(tmp_path):
-    steps = _train(tmp_path, "finetuning_type=full", "learning_rate=3e-3", "max_steps=24")
+    # measured (seed 1): 0.55 0.53 0.57 0.59 0.67 ... 0.98 0.92 0.98 1.0 1.0 by step 16
+    steps = _train(tmp_path, "finetuning_type=full", "learning_rate=1e-2", "max_steps=16")
     rewards = [e["reward"] for e in steps]
-    first, last = sum(rewards[:5]) / 5, sum(rewards[-5:]) / 5
-    assert last > first + 0.08, rewards
+    first, last = sum(rewards[:4]) / 4, sum(rewards[-4:]) / 4
+    assert first < 0.7 and last > 0.85 and last > first + 0.2, rewards
     assert all(e["completions/max_length"] <= 8 for e in steps)
 
 

@@ -90,3 +90,14 @@ def test_call_reward_checks_lengths_and_types():
         call_reward("f", lambda prompts, completions, **kw: [1.0], ["a", "b"], ["x", "y"], {})
     with pytest.raises(ValueError, match="expected a number"):
         call_reward("f", lambda prompts, completions, **kw: ["good"], ["a"], ["x"], {})
+
+
+def test_reward_funcs_load_in_order_and_names_must_differ(tmp_path):
+    from lmforge.train.rl.rewards import load_reward_funcs
+
+    path = tmp_path / "r.py"
+    path.write_text("def accuracy(prompts, completions, **kw):\n    return [0.0] * len(completions)\n"
+                    "def short(prompts, completions, **kw):\n    return [0.0] * len(completions)\n")
+    assert list(load_reward_funcs(["format", f"{path}:short"])) == ["format", "short"]
+    with pytest.raises(ConfigError, match="two reward functions are named 'accuracy'"):
+        load_reward_funcs(["accuracy", f"{path}:accuracy"])

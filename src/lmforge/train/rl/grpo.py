@@ -26,7 +26,7 @@ from torch.utils.data import Sampler
 
 from lmforge.train.preference import _MetricsMixin
 from lmforge.train.rl.losses import group_advantages, grpo_loss
-from lmforge.train.rl.rewards import call_reward, load_reward_func, reward_name
+from lmforge.train.rl.rewards import call_reward, load_reward_funcs
 from lmforge.train.trainer import LmforgeTrainer
 
 log = logging.getLogger(__name__)
@@ -104,15 +104,14 @@ def completion_logps(model, input_ids: torch.Tensor, attention_mask: torch.Tenso
 
 
 class GRPOTrainer(_MetricsMixin, LmforgeTrainer):
-    def __init__(self, *args, ref_model=None, template=None, **kwargs):
+    def __init__(self, *args, ref_model=None, template=None, reward_funcs=None, **kwargs):
         super().__init__(*args, **kwargs)
         f = self.lmforge_config.finetuning
         self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
         self.model_accepts_loss_kwargs = False
         self.loss_is_scaled_for_ga = True  # compute_loss scales for accumulation itself (dapo: global tokens)
-        self.reward_specs = list(f.reward_funcs)
-        self.reward_funcs = [load_reward_func(s) for s in self.reward_specs]
-        self.reward_names = [reward_name(s) for s in self.reward_specs]
+        funcs = reward_funcs if reward_funcs is not None else load_reward_funcs(f.reward_funcs)
+        self.reward_names, self.reward_funcs = list(funcs), list(funcs.values())
         weights = f.reward_weights or [1.0] * len(self.reward_funcs)
         self.reward_weights = torch.tensor(weights, dtype=torch.float32)
         self.ref_model = ref_model

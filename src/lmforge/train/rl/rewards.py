@@ -153,6 +153,17 @@ def load_reward_func(spec: str) -> RewardFunc:
     return func
 
 
+def load_reward_funcs(specs: list[str]) -> dict[str, RewardFunc]:
+    """{name logged under: function} for reward_funcs, in order; names must be distinct."""
+    funcs: dict[str, RewardFunc] = {}
+    for spec in specs:
+        name = reward_name(spec)
+        if name in funcs:
+            raise ConfigError(f"reward_funcs: two reward functions are named '{name}'; their metrics would mix")
+        funcs[name] = load_reward_func(spec)
+    return funcs
+
+
 def reward_name(spec: str) -> str:
     """The name a reward's metrics are logged under: the built-in name or the function's name."""
     return spec if spec in BUILTIN_REWARDS else spec.rpartition(":")[2]
