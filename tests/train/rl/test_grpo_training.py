@@ -48,7 +48,8 @@ def _train(tmp_path, *extra):
         "disable_gradient_checkpointing=true", "lr_scheduler_type=constant", "seed=1",
         f"reward_funcs={_half_vocabulary(tmp_path)}:in_half", *extra]))
     run_training(cfg)
-    return [json.loads(line) for line in (out / "trainer_log.jsonl").read_text().splitlines() if "loss" in line]
+    entries = [json.loads(line) for line in (out / "trainer_log.jsonl").read_text().splitlines()]
+    return [e for e in entries if "loss" in e]
 
 
 def test_grpo_raises_the_mean_reward(tmp_path):
