@@ -20,7 +20,7 @@ def test_grpo_recipe_runs_and_logs_rewards(tmp_path):
     out = tmp_path / "out"
     result = lmforge(
         "train", str(REPO / "examples" / "train_lora" / "qwen3_lora_grpo.yaml"),
-        f"model_name_or_path={REPO / 'examples' / 'tiny-phi3'}", "template=phi", "bf16=false",
+        f"model_name_or_path={REPO / 'examples' / 'tiny-phi3'}", "template=phi",
         f"reward_funcs=accuracy,format,{rewards}:short", "reward_weights=1,0.2,1", "beta=0.05",
         f"output_dir={out}", "max_steps=2", "max_samples=8", "max_completion_length=8",
         "preprocessing_num_workers=1", "dataloader_num_workers=0", "logging_steps=1", cwd=REPO)
@@ -31,7 +31,7 @@ def test_grpo_recipe_runs_and_logs_rewards(tmp_path):
                 "rewards/short/std", "kl", "clip_ratio/region_mean", "completions/mean_length"):
         assert key in steps[0], key
     # short's reward is 1 / (1 + tokens) with at most 8 tokens; the weighted sum adds accuracy and 0.2 x format
-    assert 1 / 9 <= steps[0]["rewards/short/mean"] <= 0.5
+    assert 0.111 <= steps[0]["rewards/short/mean"] <= 0.5
     assert steps[0]["completions/max_length"] <= 8
     assert (out / "adapter_model.safetensors").is_file()
     assert (out / "training_reward.png").is_file() and (out / "training_loss.png").is_file()

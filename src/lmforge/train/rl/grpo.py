@@ -171,10 +171,11 @@ class GRPOTrainer(_MetricsMixin, LmforgeTrainer):
         policy = self.accelerator.unwrap_model(self.model)
         was_training = policy.training
         policy.eval()
-        out = policy.generate(input_ids=prompt_ids, attention_mask=prompt_mask, do_sample=True,
-                              temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
-                              repetition_penalty=g.repetition_penalty, max_new_tokens=f.max_completion_length,
-                              eos_token_id=self.stop_ids, pad_token_id=tok.pad_token_id, use_cache=True)
+        with self.accelerator.autocast():  # the unwrapped model's generate runs outside the training autocast
+            out = policy.generate(input_ids=prompt_ids, attention_mask=prompt_mask, do_sample=True,
+                                  temperature=g.temperature, top_p=g.top_p, top_k=g.top_k,
+                                  repetition_penalty=g.repetition_penalty, max_new_tokens=f.max_completion_length,
+                                  eos_token_id=self.stop_ids, pad_token_id=tok.pad_token_id, use_cache=True)
         policy.train(was_training)
         completions = out[:, prompt_ids.shape[1]:]
         if completions.shape[1] == 0:
