@@ -71,3 +71,11 @@ def test_rollouts_are_reused_num_iterations_times_and_kl_starts_at_zero(tmp_path
     assert steps[1]["kl"] > 0  # one update later the policy has left its reference
     assert steps[1]["clip_ratio/region_mean"] > 0  # and the reused rollouts' ratios leave [0.99, 1.01]
     assert (tmp_path / "out" / "adapter_model.safetensors").is_file()
+
+
+def test_full_policy_with_beta_uses_a_frozen_copy_as_reference(tmp_path):
+    steps = _train(tmp_path, "finetuning_type=full", "learning_rate=1e-2", "max_steps=2", "beta=0.1",
+                   "loss_type=bnpo", "scale_rewards=none")
+    assert steps[0]["kl"] < 1e-6  # the policy starts as the reference
+    assert steps[1]["kl"] > 1e-4  # the reference did not move with the policy
+    assert (tmp_path / "out" / "model.safetensors").is_file()
