@@ -623,8 +623,9 @@ GRPO_KEYS = ("num_generations", "max_completion_length", "beta", "epsilon", "eps
 
 def _validate_grpo(cfg: Config) -> None:
     d, f, t = cfg.data, cfg.finetuning, cfg.training
-    if f.stage != "grpo":
-        stray = [k for k in GRPO_KEYS if k in cfg.user_keys]
+    if f.stage != "grpo":  # (a saved config states every key at its default: those are not stray)
+        defaults = {x.name: _default_of(x) for x in fields(f) if x.name in GRPO_KEYS}
+        stray = [k for k in GRPO_KEYS if k in cfg.user_keys and getattr(f, k) != defaults[k]]
         if stray:
             _conflict(f"{', '.join(stray)}: key{'s' * (len(stray) > 1)} of stage grpo, but stage is {f.stage}")
         return
@@ -641,7 +642,8 @@ def _validate_grpo(cfg: Config) -> None:
     if not cfg.generation.do_sample:
         _conflict("do_sample: false with stage: grpo; a group of greedy completions is one completion repeated "
                   "(no advantage to learn from): remove do_sample")
-    if "max_new_tokens" in cfg.user_keys:
+    if "max_new_tokens" in cfg.user_keys and cfg.generation.max_new_tokens != _default_of(
+            next(x for x in fields(cfg.generation) if x.name == "max_new_tokens")):
         _conflict("max_new_tokens with stage: grpo; the completion length is max_completion_length")
     if d.streaming:
         _conflict("streaming with stage: grpo; prompts are loaded whole (remove streaming)")

@@ -53,3 +53,13 @@ def test_grpo_keys_with_another_stage_are_an_error():
     with pytest.raises(ConfigError, match="num_generations, beta: keys of stage grpo, but stage is dpo"):
         load_config(parse_argv(["model_name_or_path=m", "stage=dpo", "dataset=x", "num_generations=4", "beta=0.1",
                                 "report_to=none"]))
+
+
+def test_a_saved_config_loads_again(tmp_path):
+    from lmforge.config import resolved_dict, save_config
+
+    for argv in (BASE + ["beta=0.1", "reward_weights=1,2"],
+                 ["model_name_or_path=m", "stage=sft", "dataset=x", "report_to=none"]):
+        cfg = load_config(parse_argv(argv))
+        saved = save_config(cfg, tmp_path / "lmforge_config.yaml")
+        assert resolved_dict(load_config(parse_argv([str(saved)]))) == resolved_dict(cfg)
