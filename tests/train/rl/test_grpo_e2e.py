@@ -1,14 +1,12 @@
 """`lmforge train examples/train_lora/qwen3_lora_grpo.yaml` as a user runs it, the model swapped for the
 bundled tiny one and the run shortened; a user reward function given as path/to/file.py:function."""
 
-import sys
 from pathlib import Path
 
 import pytest
+from e2e.helpers import lmforge, read_log  # tests/ is on sys.path (conftest.py)
 
 REPO = Path(__file__).resolve().parents[3]
-sys.path.insert(0, str(REPO / "tests"))
-from e2e.helpers import lmforge, read_log  # noqa: E402
 
 pytestmark = pytest.mark.slow
 
