@@ -12,9 +12,19 @@ def test_each_block_repeats_num_iterations_times_and_covers_the_data():
     blocks = [order[i:i + 4] for i in range(0, len(order), 4)]
     assert blocks[0] == blocks[1] == blocks[2] and blocks[3] == blocks[4] == blocks[5]
     assert len(set(blocks[0]) | set(blocks[3])) == 8
-    sampler.set_epoch(1)
-    assert list(sampler) != order  # a new order each epoch
+    assert list(sampler) != order  # a new order each pass
+    sampler.set_epoch(0)
+    assert list(sampler) == order  # set_epoch picks the order
     assert list(RepeatedBlockSampler(8, 4, 1, shuffle=False)) == list(range(8))
+
+
+def test_too_few_prompts_for_one_step_is_a_data_error():
+    import pytest
+
+    from lmforge.errors import DataError
+
+    with pytest.raises(DataError, match="3 prompts are fewer than one optimisation step needs"):
+        RepeatedBlockSampler(3, 4, 1)
 
 
 def test_completion_mask_stops_after_the_first_stop_token():

@@ -24,6 +24,7 @@ from collections import defaultdict
 import torch
 from torch.utils.data import Sampler
 
+from lmforge.errors import DataError
 from lmforge.train.preference import _MetricsMixin
 from lmforge.train.rl.losses import group_advantages, grpo_loss
 from lmforge.train.rl.rewards import call_reward, load_reward_funcs
@@ -49,7 +50,7 @@ class RepeatedBlockSampler(Sampler):
 
     def __init__(self, n: int, block: int, repeats: int, *, shuffle: bool = True, seed: int = 0):
         if n < block:
-            raise ValueError(f"stage grpo: {n} prompts are fewer than one optimisation step needs ({block} = "
+            raise DataError(f"stage grpo: {n} prompts are fewer than one optimisation step needs ({block} = "
                              "per_device_train_batch_size x gradient_accumulation_steps x processes)")
         self.n, self.block, self.repeats, self.shuffle, self.seed = n, block, repeats, shuffle, seed
         self.epoch = 0
@@ -62,6 +63,7 @@ class RepeatedBlockSampler(Sampler):
 
     def __iter__(self):
         g = torch.Generator().manual_seed(self.seed + self.epoch)
+        self.epoch += 1  # the next pass gets a new order even when nobody calls set_epoch
         order = torch.randperm(self.n, generator=g).tolist() if self.shuffle else list(range(self.n))
         for start in range(0, (self.n // self.block) * self.block, self.block):
             chunk = order[start:start + self.block]
