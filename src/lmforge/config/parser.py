@@ -639,6 +639,9 @@ def _validate_grpo(cfg: Config) -> None:
     if f.reward_weights is not None and len(f.reward_weights) != len(f.reward_funcs):
         _conflict(f"reward_weights has {len(f.reward_weights)} values but reward_funcs has {len(f.reward_funcs)} "
                   "functions; give one weight per function")
+    if f.ref_model is not None and f.beta == 0:
+        _conflict("ref_model with beta: 0 in stage grpo; the reference only enters the KL term: set beta > 0 "
+                  "(e.g. 0.04) or remove ref_model")
     if not cfg.generation.do_sample:
         _conflict("do_sample: false with stage: grpo; a group of greedy completions is one completion repeated "
                   "(no advantage to learn from): remove do_sample")

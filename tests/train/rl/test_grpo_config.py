@@ -43,6 +43,7 @@ def test_weights_and_types_parse():
     (["val_size=0.1"], "stage: grpo does not evaluate"),
     (["streaming=true"], "streaming with stage: grpo"),
     (["packing=true"], "packing with stage=grpo"),
+    (["ref_model=other"], "ref_model with beta: 0 in stage grpo"),
 ])
 def test_refused(args, message):
     with pytest.raises(ConfigError, match=message):
