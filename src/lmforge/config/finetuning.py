@@ -75,6 +75,31 @@ class PreferenceArguments:
 
 
 @dataclass
+class GRPOArguments:
+    """stage grpo (LLaMA-Factory has no GRPO keys; these are TRL's GRPOConfig names). Sampling reads
+    temperature / top_p / top_k / repetition_penalty; for stage grpo temperature and top_p default to 1.0 and
+    top_k to 0 (the policy's own distribution, which the loss's log-probs assume)."""
+    num_generations: int = arg(8, "grpo: completions sampled per prompt (one group; >= 2).")
+    max_completion_length: int = arg(256, "grpo: most tokens generated per completion (dr_grpo's normaliser).")
+    beta: float = arg(0.0, "grpo: weight of the KL penalty to the reference model (k3 estimator); 0 = no "
+                           "reference model and no reference forward pass.")
+    epsilon: float = arg(0.2, "grpo: clipping range of the importance ratio, lower side (1 - epsilon).")
+    epsilon_high: float | None = arg(None, "grpo: upper clipping range (1 + epsilon_high); unset = epsilon "
+                                           "(DAPO's clip-higher: e.g. 0.28).")
+    num_iterations: int = arg(1, "grpo: optimisation steps on each batch of rollouts (mu); > 1 takes the "
+                                 "importance ratio against the sampling policy's log-probs.")
+    loss_type: str = arg("dapo", "grpo: loss normalisation. grpo: mean of per-sequence token means; bnpo: token "
+                                 "mean of each micro-batch; dr_grpo: sum / (sequences x max_completion_length); "
+                                 "dapo: sum / completion tokens of the whole accumulated batch.",
+                         choices=["grpo", "bnpo", "dr_grpo", "dapo"])
+    scale_rewards: str = arg("group", "grpo: divide advantages by the std of the group, of the batch, or not at "
+                                      "all (none, Dr. GRPO).", choices=["group", "batch", "none"])
+    reward_funcs: list[str] | None = arg(None, "grpo: reward functions, comma separated: built-in accuracy, "
+                                               "format, or package.module:function / path/to/file.py:function.")
+    reward_weights: list[float] | None = arg(None, "grpo: weight of each reward function (default: 1 each).")
+
+
+@dataclass
 class OptimizerArguments:
     use_galore: bool = arg(False, "GaLore: full-parameter training whose optimiser keeps its state in a low-rank "
                                   "projection of each target matrix's gradient (pip install 'lmforge[galore]').")
@@ -114,7 +139,7 @@ class OptimizerArguments:
 
 
 @dataclass
-class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, OptimizerArguments):
+class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, GRPOArguments, OptimizerArguments):
     stage: str = arg("sft", "Training stage.", choices=["pt", "sft", "rm", "ppo", "dpo", "kto", "grpo"])
     finetuning_type: str = arg("lora", "Which parameters are trained.", choices=["lora", "oft", "freeze", "full"])
     pure_bf16: bool = arg(False, "Train in pure bf16 (no fp32 master weights, no AMP).")

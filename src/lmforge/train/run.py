@@ -13,7 +13,7 @@ from lmforge.errors import ConfigError
 
 log = logging.getLogger("lmforge")
 
-IMPLEMENTED_STAGES = ("pt", "sft", "rm", "dpo", "kto")
+IMPLEMENTED_STAGES = ("pt", "sft", "rm", "dpo", "kto", "grpo")
 
 
 def setup_logging(rank_zero: bool = True) -> None:
@@ -55,6 +55,7 @@ def _stage_parts(stage: str):
     """stage -> (trainer class, collator class, model head). A stage is a loss and a batch shape."""
     from lmforge.train.collators import KTOCollator, PaddingCollator, PairwiseCollator
     from lmforge.train.preference import DPOTrainer, KTOTrainer, RewardTrainer
+    from lmforge.train.rl.grpo import GRPOTrainer, PromptCollator
     from lmforge.train.trainer import LmforgeTrainer
 
     return {
@@ -63,6 +64,7 @@ def _stage_parts(stage: str):
         "rm": (RewardTrainer, PairwiseCollator, "score"),
         "dpo": (DPOTrainer, PairwiseCollator, "lm"),
         "kto": (KTOTrainer, KTOCollator, "lm"),
+        "grpo": (GRPOTrainer, PromptCollator, "lm"),
     }[stage]
 
 
@@ -152,7 +154,14 @@ def run_training(cfg: Config) -> dict:
         template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format,
                                 default_system=cfg.data.default_system)
         tokenizer.chat_template = template.chat_template()  # saved with every checkpoint and the final model
-    splits = load_datasets(cfg, tokenizer, template, stage)
+    if stage == "grpo":  # prompts with the row's columns for the reward functions
+        from lmforge.train.rl.data import load_prompt_splits
+        from lmforge.train.rl.rewards import load_reward_funcs
+
+        reward_funcs = load_reward_funcs(cfg.finetuning.reward_funcs)  # a bad one fails before the model loads
+        splits = load_prompt_splits(cfg, tokenizer, template, stage)
+    else:
+        splits = load_datasets(cfg, tokenizer, template, stage)
     trainer_cls, collator_cls, head = _stage_parts(stage)
     packed = _use_packing(cfg)
     if packed and stage in ("pt", "sft"):  # rm / dpo / kto keep their batches as they are, only without padding
@@ -173,6 +182,9 @@ def run_training(cfg: Config) -> dict:
         offload_input_embedding(model)
         log.info("offload_embedding: the input embedding table stays in CPU memory")
     extra = {"ref_model": _reference_model(cfg, tokenizer, packed)} if stage in ("dpo", "kto") else {}
+    if stage == "grpo":  # beta 0: no reference model at all
+        extra = {"template": template, "reward_funcs": reward_funcs,
+                 "ref_model": _reference_model(cfg, tokenizer) if cfg.finetuning.beta > 0 else None}
 
     if packed:
         from lmforge.train.collators import PackedCollator, PackedKTOCollator, PackedPairwiseCollator
