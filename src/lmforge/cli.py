@@ -53,6 +53,9 @@ def cmd_train(args: list[str]) -> int:
         return 0
     cfg = load_config(parse_argv(args), command="train")  # errors surface once, before any launch
     t = cfg.training
+    from lmforge.train.run import check_output_dir
+
+    check_output_dir(t.output_dir)  # a file or a read-only folder: one line now, not a traceback later
     if t.do_predict and t.predict_with_generate and cfg.model.infer_backend == "vllm":
         # generation-only prediction on vLLM: `lmforge predict`, one process (vLLM spreads over the GPUs
         # itself), so before any torchrun relaunch
