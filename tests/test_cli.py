@@ -104,18 +104,11 @@ def test_output_dir_that_is_a_file(tmp_path, tiny_model):
 
 @pytest.fixture
 def read_only_dir(tmp_path):
-    """A folder on a read-only bind mount: unlike chmod, this stops root too. Skipped where mounting is not
-    allowed (not root, or a container without CAP_SYS_ADMIN)."""
-    folder = tmp_path / "readonly"
-    folder.mkdir()
-    mount = subprocess.run(["mount", "--bind", "-o", "ro", str(folder), str(folder)], capture_output=True,
-                           text=True)
-    if mount.returncode != 0:
-        pytest.skip(f"cannot make a read-only bind mount here: {mount.stderr.strip()}")
-    try:
+    sys.path.insert(0, str(Path(__file__).parent / "e2e"))
+    from helpers import read_only_folder
+
+    with read_only_folder(tmp_path / "readonly") as folder:
         yield folder
-    finally:
-        subprocess.run(["umount", str(folder)], check=True)
 
 
 def test_read_only_output_dir(tmp_path, tiny_model, read_only_dir):

@@ -161,6 +161,16 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
 }
 
 
+def _close_progress_bars() -> None:
+    """An error in the middle of training (a full disk while saving) leaves the progress bar open; closed, it
+    ends its line, so the error is a line of its own."""
+    if "tqdm" in sys.modules:
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", ())):
+            bar.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -176,6 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[command](rest)
     except LmforgeError as e:
+        _close_progress_bars()
         print(f"lmforge {command}: error: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `lmforge train --help | head`
