@@ -2,9 +2,10 @@
 
 import subprocess
 import sys
-from pathlib import Path
 
 import pytest
+from e2e.helpers import lmforge as run_lmforge
+from e2e.helpers import read_only_folder, write_alpaca_dataset
 
 import lmforge
 
@@ -78,19 +79,16 @@ def test_a_model_folder_that_is_not_there_is_named(tmp_path):
 
 def _train_tiny(tmp_path, tiny_model, *extra):
     """`lmforge train` on the tiny Qwen3 model and a real dataset, with `extra` keys; run from tmp_path."""
-    sys.path.insert(0, str(Path(__file__).parent / "e2e"))
-    from helpers import lmforge, write_alpaca_dataset
-
     data = write_alpaca_dataset(tmp_path / "data")
-    return lmforge("train", f"model_name_or_path={tiny_model('qwen3')}", f"dataset_dir={data}", "dataset=tiny_sft",
+    return run_lmforge("train", f"model_name_or_path={tiny_model('qwen3')}", f"dataset_dir={data}", "dataset=tiny_sft",
                    "template=qwen3", "max_steps=1", "cutoff_len=32", "report_to=none", *extra, cwd=tmp_path)
 
 
-def _one_error_line(out, expected: str) -> None:
+def _one_error_line(out, expected: str, command: str = "train") -> None:
     """Failed with exit 1, no traceback, one error line holding `expected`, and before any data loaded."""
     assert out.returncode == 1, out.stderr
     assert "Traceback" not in out.stderr, out.stderr
-    errors = [line for line in out.stderr.splitlines() if line.startswith("lmforge train: error:")]
+    errors = [line for line in out.stderr.splitlines() if line.startswith(f"lmforge {command}: error:")]
     assert len(errors) == 1 and expected in errors[0], out.stderr
     assert "rows loaded" not in out.stderr, "the error came after the data loaded"
 
@@ -100,13 +98,13 @@ def test_output_dir_that_is_a_file(tmp_path, tiny_model):
     out = _train_tiny(tmp_path, tiny_model, "output_dir=out")
     _one_error_line(out, "output_dir: 'out' is a file, not a folder")
     assert (tmp_path / "out").read_text() == "a file, not a folder"
+    predict = run_lmforge("predict", f"model_name_or_path={tiny_model('qwen3')}", f"dataset_dir={tmp_path / 'data'}",
+                      "eval_dataset=tiny_sft", "template=qwen3", "output_dir=out", cwd=tmp_path)
+    _one_error_line(predict, "output_dir: 'out' is a file, not a folder", command="predict")
 
 
 @pytest.fixture
 def read_only_dir(tmp_path):
-    sys.path.insert(0, str(Path(__file__).parent / "e2e"))
-    from helpers import read_only_folder
-
     with read_only_folder(tmp_path / "readonly") as folder:
         yield folder
 

@@ -119,6 +119,10 @@ def _infer_command(name: str) -> Callable[[list[str]], int]:
         if _wants_help(args):
             return _infer_help(name)
         cfg = _infer_config(name, args)
+        if name == "predict":  # it writes its predictions to output_dir
+            from lmforge.train.run import check_output_dir
+
+            check_output_dir(cfg.training.output_dir)
         import importlib
 
         from lmforge.logs import log_to_stderr

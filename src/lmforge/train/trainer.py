@@ -224,7 +224,7 @@ class LmforgeTrainer(Seq2SeqTrainer):
             return max(last, self._estimated_save_bytes(optimizer=True))
 
         checkpoints.write_staged(staging, write, what=final.name, main=self.args.should_save,
-                     wait=self.accelerator.wait_for_everyone, needed=needed)
+                                 wait=self.accelerator.wait_for_everyone, needed=needed)
         if self.args.should_save:
             if final.exists():  # the same step saved twice (e.g. at the end of training)
                 shutil.rmtree(final)
@@ -245,8 +245,9 @@ class LmforgeTrainer(Seq2SeqTrainer):
         out = Path(self.args.output_dir)
         staging = out / ".final-staging"
         checkpoints.write_staged(staging, lambda: self.save_model(str(staging), _internal_call=True),
-                     what=f"the final model to {out}", main=self.args.should_save,
-                     wait=self.accelerator.wait_for_everyone, needed=lambda: self._estimated_save_bytes(False))
+                                 what=f"the final model to {out}", main=self.args.should_save,
+                                 wait=self.accelerator.wait_for_everyone,
+                                 needed=lambda: self._estimated_save_bytes(optimizer=False))
         if self.args.should_save:
             checkpoints.publish(staging, out)
         self.accelerator.wait_for_everyone()
