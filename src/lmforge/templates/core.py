@@ -237,6 +237,10 @@ class Template:
         changes["stop_words"] = list(dict.fromkeys(resolve(w) for w in self.stop_words if resolve(w)))
         if tool_format is not None:
             changes["tool_format"] = get_tool_format(tool_format)
+            if self.tool_format is None and self.tool == "{content}":
+                # the family has no tool role: a result renders as a user turn (LLaMA-Factory's observation
+                # default), so it carries a role marker and an end of turn instead of running into the text
+                changes["tool"] = changes["user"]
         return dataclasses.replace(self, bos=bos, eos=eos, **changes)
 
     def validate(self, conv: Conversation) -> None:
@@ -294,8 +298,8 @@ class Template:
         content = self.text(m.content, "assistant")
         if not m.tool_calls:
             return fill(self.reply, content)
-        calls = self.tool_format.calls_text(m.tool_calls, call_ids(ctx.messages)[i])
-        return content + "\n" + calls if content else calls
+        ids = self.tool_format.ids(ctx.messages) or call_ids(ctx.messages)
+        return self.tool_format.reply(content, self.tool_format.calls_text(m.tool_calls, ids[i]))
 
     def render_tool(self, out: _Out, ctx: Ctx, i: int) -> None:
         out.prompt(fill(self.tool, ctx.messages[i].content))
