@@ -277,6 +277,11 @@ class ChatEngine:
 
     def conversation(self, messages, system: str | None = None, tools=None) -> Conversation:
         conv = messages if isinstance(messages, Conversation) else to_conversation(messages, system, tools)
+        if conv.tools and getattr(self.template, "tool_format", None) is None:
+            # never answer as if no tools were offered: the calls the model writes could not be parsed
+            raise ValueError("tools were offered, but this model's chat template has no tool format lmforge can "
+                             "parse: set `tool_format` (e.g. qwen, llama3, mistral, default) or `template` when "
+                             "serving, or train with `tool_format` so that it is saved with the model")
         if conv.system is None and self.default_system is not None:
             conv = dataclasses.replace(conv, system=self.default_system)
         if thinking_tags(self.template)[1] is None and any(m.reasoning is not None for m in conv.messages):
