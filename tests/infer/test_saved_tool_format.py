@@ -101,3 +101,28 @@ def test_tools_without_a_tool_format_are_a_400_not_dropped(tiny_model, tmp_path)
         assert r.status_code == 400 and "tool_format" in r.json()["error"]["message"], r.text
         plain = client.post("/v1/chat/completions", json={"model": "m", "messages": ASK})
         assert plain.status_code == 200
+
+
+def test_modelfile_tool_branch_only_with_a_role_marker(tokenizer_dir):
+    """phi has no tool role: without a tool format its results would be bare text, so the Modelfile has no
+    tool branch; with one they are user turns, and the branch says so."""
+    from lmforge.export import ollama_modelfile
+
+    tok = AutoTokenizer.from_pretrained(tokenizer_dir("phi3"))
+    assert 'eq .Role "tool"' not in ollama_modelfile(get_template("phi", tok), tok)
+    with_tools = ollama_modelfile(get_template("phi", tok, tool_format="qwen"), tok, num_ctx=4096)
+    assert '{{ else if eq .Role "tool" }}<|user|>\n{{ .Content }}<|end|>\n' in with_tools
+    assert with_tools.rstrip().endswith("PARAMETER num_ctx 4096")
+
+
+def test_num_ctx_comes_from_the_full_fine_tune_folder_too(tmp_path, tiny_model):
+    from lmforge.export import trained_cutoff_len
+
+    base = tiny_model("qwen3")
+    cfg = load_config(parse_argv([f"model_name_or_path={base}", f"export_dir={tmp_path / 'x'}"]), command="export")
+    assert trained_cutoff_len(cfg) is None  # the tiny model was not trained by lmforge
+    full = tmp_path / "full"
+    full.mkdir()
+    (full / "lmforge_config.yaml").write_text("# Resolved by lmforge\ncutoff_len: 3072\nstage: sft\n")
+    cfg = load_config(parse_argv([f"model_name_or_path={full}", f"export_dir={tmp_path / 'x'}"]), command="export")
+    assert trained_cutoff_len(cfg) == 3072
