@@ -15,4 +15,12 @@ from lmforge.templates.core import (
     saved_chat_template,
 )
 
-__all__ = ["Segment", "Template", "Thinking", "get_template", "list_templates", "register", "saved_chat_template"]
+__all__ = [
+    "Segment",
+    "Template",
+    "Thinking",
+    "get_template",
+    "list_templates",
+    "register",
+    "saved_chat_template",
+]
