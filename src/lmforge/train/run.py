@@ -157,7 +157,7 @@ def run_training(cfg: Config) -> dict:
     from lmforge.data.loader import load_datasets
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model, load_tokenizer
-    from lmforge.templates import get_template
+    from lmforge.templates import get_template, saved_chat_template
     from lmforge.train.callbacks import config_callbacks
     from lmforge.train.trainer import CONFIG_NAME, JsonlLogCallback, ProgressPostfixCallback
 
@@ -175,7 +175,7 @@ def run_training(cfg: Config) -> dict:
     if stage != "pt" or cfg.data.template or tokenizer.chat_template:
         template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format,
                                 default_system=cfg.data.default_system)
-        tokenizer.chat_template = template.chat_template()  # saved with every checkpoint and the final model
+        tokenizer.chat_template = saved_chat_template(template)  # saved with every checkpoint and the model
     if stage == "grpo":  # prompts with the row's columns for the reward functions
         from lmforge.train.rl.data import load_prompt_splits
         from lmforge.train.rl.rewards import load_reward_funcs
