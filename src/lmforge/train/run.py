@@ -10,24 +10,11 @@ from pathlib import Path
 
 from lmforge.config import Config, save_config
 from lmforge.errors import ConfigError
+from lmforge.logs import setup_logging
 
 log = logging.getLogger("lmforge")
 
 IMPLEMENTED_STAGES = ("pt", "sft", "rm", "dpo", "kto")
-
-
-def setup_logging(rank_zero: bool = True) -> None:
-    import transformers
-
-    from lmforge.logs import drop_stderr_handler
-
-    level = logging.INFO if rank_zero else logging.WARNING
-    logging.basicConfig(format="[%(levelname)s|%(name)s] %(message)s", level=level, force=True)
-    drop_stderr_handler()  # commands that set up stderr logging first (predict) would print each line twice
-    transformers.utils.logging.set_verbosity_warning()
-    import datasets
-
-    datasets.utils.logging.set_verbosity_warning()
 
 
 def resolve_resume(cfg: Config) -> str | None:
