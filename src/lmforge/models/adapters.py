@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
+import warnings
 
 import torch
 
@@ -25,7 +27,8 @@ def apply_finetuning(model, cfg: Config, *, is_trainable: bool = True):
     elif kind == "freeze":
         _apply_freeze(model, cfg) if is_trainable else model.requires_grad_(False)
     elif kind == "lora":
-        model = _apply_lora(model, cfg, is_trainable=is_trainable)
+        with _quiet_peft_deprecation():
+            model = _apply_lora(model, cfg, is_trainable=is_trainable)
     else:
         raise ConfigError(f"finetuning_type: {kind} is not implemented yet; use lora, freeze or full")
     if is_trainable:
@@ -102,6 +105,17 @@ def lora_target_modules(model, targets: list[str]) -> list[str]:
             raise ConfigError(f"lora_target: '{t}' is not a module of this model{did_you_mean(t, all_names)}; "
                               f"its linear layers are: {', '.join(sorted(linear_names))}")
     return targets
+
+
+@contextlib.contextmanager
+def _quiet_peft_deprecation():
+    """peft (0.21) reads the model's `is_gradient_checkpointing` on every PeftModel it builds, which transformers
+    5 deprecated for `is_activation_checkpointing` with a FutureWarning: peft's call, not one we can update, so
+    that one warning (matched by its text) is silenced here and every other still shows."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="`is_gradient_checkpointing` is deprecated",
+                                category=FutureWarning)
+        yield
 
 
 def _apply_lora(model, cfg: Config, *, is_trainable: bool):
