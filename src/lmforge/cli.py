@@ -52,6 +52,7 @@ def cmd_train(args: list[str]) -> int:
         print(format_help("train"))
         return 0
     cfg = load_config(parse_argv(args), command="train")  # errors surface once, before any launch
+    _allow_optional_imports(cfg)
     t = cfg.training
     if t.do_predict and t.predict_with_generate and cfg.model.infer_backend == "vllm":
         # generation-only prediction on vLLM: `lmforge predict`, one process (vLLM spreads over the GPUs
@@ -69,6 +70,13 @@ def cmd_train(args: list[str]) -> int:
     run_training(cfg)
     _end_process_group()
     return 0
+
+
+def _allow_optional_imports(cfg) -> None:
+    from lmforge.optional_imports import allow_bitsandbytes, needs_bitsandbytes
+
+    if needs_bitsandbytes(cfg):
+        allow_bitsandbytes()
 
 
 def _end_process_group() -> None:
@@ -116,6 +124,7 @@ def _infer_command(name: str) -> Callable[[list[str]], int]:
         if _wants_help(args):
             return _infer_help(name)
         cfg = _infer_config(name, args)
+        _allow_optional_imports(cfg)
         import importlib
 
         from lmforge.logs import log_to_stderr
@@ -166,6 +175,9 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] in ("-v", "--version"):
         return cmd_version([])
     command, rest = argv[0], argv[1:]
+    from lmforge.optional_imports import defer_bitsandbytes
+
+    defer_bitsandbytes()  # until the config asks for it: see optional_imports.py
     if command not in COMMANDS:
         print(f"lmforge: unknown command '{command}'{did_you_mean(command, COMMANDS)}\n", file=sys.stderr)
         print(USAGE, file=sys.stderr)

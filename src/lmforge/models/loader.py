@@ -12,6 +12,7 @@ import torch
 
 from lmforge.config import Config, ModelArguments
 from lmforge.errors import ConfigError
+from lmforge.optional_imports import allow_bitsandbytes
 
 log = logging.getLogger(__name__)
 
@@ -114,6 +115,7 @@ def _quantization_config(cfg: Config):
                           "supported; load a pre-quantised checkpoint, or use quantization_method: bnb")
     if bits not in (4, 8):
         raise ConfigError(f"quantization_bit: bitsandbytes quantises to 4 or 8 bits, not {bits}")
+    allow_bitsandbytes()
     if importlib.util.find_spec("bitsandbytes") is None:
         raise ConfigError("quantization_bit needs bitsandbytes: pip install 'lmforge[bnb]'")
     from transformers import BitsAndBytesConfig
@@ -145,6 +147,8 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     except OSError as e:
         raise ConfigError(f"model_name_or_path: cannot load a model config from '{margs.model_name_or_path}'"
                           f"{_not_here(margs.model_name_or_path)}: {e}") from None
+    if _saved_quant_method(config) == "bitsandbytes":
+        allow_bitsandbytes()  # a checkpoint saved quantised: transformers loads it through bitsandbytes
     if head == "score":
         config.num_labels = 1
         config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token
@@ -185,6 +189,11 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     else:
         model.eval()
     return model
+
+
+def _saved_quant_method(config) -> str | None:
+    quant = getattr(config, "quantization_config", None)
+    return quant.get("quant_method") if isinstance(quant, dict) else getattr(quant, "quant_method", None)
 
 
 def _local_device() -> str:
