@@ -175,15 +175,15 @@ def main(argv: list[str] | None = None) -> int:
     if argv[0] in ("-v", "--version"):
         return cmd_version([])
     command, rest = argv[0], argv[1:]
-    from lmforge.optional_imports import defer_bitsandbytes
-
-    defer_bitsandbytes()  # until the config asks for it: see optional_imports.py
     if command not in COMMANDS:
         print(f"lmforge: unknown command '{command}'{did_you_mean(command, COMMANDS)}\n", file=sys.stderr)
         print(USAGE, file=sys.stderr)
         return 2
+    from lmforge.optional_imports import bitsandbytes_deferred
+
     try:
-        return COMMANDS[command](rest)
+        with bitsandbytes_deferred():  # until the config asks for it: see optional_imports.py
+            return COMMANDS[command](rest)
     except LmforgeError as e:
         print(f"lmforge {command}: error: {e}", file=sys.stderr)
         return 1

@@ -8,11 +8,14 @@ raises ImportError and importlib.util.find_spec returns None, which is how peft 
 lifts the mark where a run needs it: quantisation (quantization_bit, or a checkpoint saved quantised by
 bitsandbytes), an 8-bit / paged optimiser, GaLore and APOLLO (whose packages import it).
 
-A leaf module: the command, the config-level decision and the model loader all use it.
+A leaf module: the command, the config-level decision and the model loader all use it. (peft binds its
+helpers' `bnb` name at import; with the mark set that is None for the process, which only its dequantising
+helper reads, not the training or merging paths.)
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 
 BNB = "bitsandbytes"
@@ -21,9 +24,19 @@ BNB = "bitsandbytes"
 BNB_OPTIMIZER_MARKS = ("bnb", "8bit", "32bit", "paged", "lion", "ademamix", "galore", "apollo")
 
 
-def defer_bitsandbytes() -> None:
-    """Mark bitsandbytes absent for this process, unless something imported it already."""
-    sys.modules.setdefault(BNB, None)
+@contextlib.contextmanager
+def bitsandbytes_deferred():
+    """bitsandbytes marked absent while the block runs (one command), unless something imported it already.
+    The mark is lifted after: a program that calls lmforge's main() and then uses bitsandbytes itself (a test
+    session) still finds it."""
+    ours = BNB not in sys.modules
+    if ours:
+        sys.modules[BNB] = None
+    try:
+        yield
+    finally:
+        if ours:
+            allow_bitsandbytes()
 
 
 def allow_bitsandbytes() -> None:

@@ -62,3 +62,15 @@ def test_an_8bit_optimiser_still_gets_bitsandbytes(tmp_path):
     _, bnb = run("train", "examples/quickstart.yaml", f"output_dir={tmp_path}", "max_steps=1", "plot_loss=false",
                  "optim=adamw_bnb_8bit")
     assert bnb == "module"
+
+
+def test_a_program_calling_main_gets_bitsandbytes_back_after(tmp_path):
+    # the deferral lasts one command: a program (a test session) that runs main() and then needs
+    # bitsandbytes, or asks whether it is installed, still finds it
+    pytest.importorskip("bitsandbytes")
+    script = ("import importlib.util, sys\nfrom lmforge.cli import main\n"
+              "assert main(['preview', '--help']) == 0\n"
+              "assert 'bitsandbytes' not in sys.modules and importlib.util.find_spec('bitsandbytes')\n"
+              "import bitsandbytes\nprint('BNB OK')\n")
+    proc = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, cwd=REPO, timeout=300)
+    assert proc.returncode == 0 and "BNB OK" in proc.stdout, proc.stderr[-2000:]
