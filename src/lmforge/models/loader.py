@@ -223,9 +223,11 @@ def _prepare_for_training(model, cfg: Config, *, quantized: bool) -> None:
     if quantized:
         from peft import prepare_model_for_kbit_training
 
-        prepare_model_for_kbit_training(model, use_gradient_checkpointing=plan.gradient_checkpointing)
+        # checkpointing is switched on below, once, through transformers' current API (peft's own switch calls
+        # the deprecated gradient_checkpointing_enable, a FutureWarning on every QLoRA run)
+        prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     if plan.gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": margs.use_reentrant_gc})
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": margs.use_reentrant_gc})
         # with frozen embeddings (LoRA) the checkpointed blocks need an input that requires grad
         enable_input_require_grads(model)
         log.info("gradient checkpointing: on (%s)", plan.reason)
