@@ -129,6 +129,29 @@ def test_legacy_format_and_dtype(base, adapter, reference, tmp_path):
     assert (bf16 - reference).abs().max() < 0.1 * reference.abs().max()  # same model, bf16 rounding
 
 
+def test_a_bf16_base_exports_in_bf16_each_weight_rounded_once(base, adapter, tmp_path):
+    """What "exact" means below float32 (docs/inference.md): infer_dtype auto keeps the base's dtype, and every
+    written weight is the exact (float32) merge base + scale * B @ A rounded once to bf16. PEFT keeps adapter
+    weights in float32 and adds the product into the bf16 weight in float32, so no float32 copy of the base
+    is needed for this; merging in bf16 arithmetic would round the product and then the sum."""
+    from safetensors.torch import load_file
+
+    bf16_base = tmp_path / "base-bf16"  # a base released in bf16, as most are
+    AutoModelForCausalLM.from_pretrained(base, dtype=torch.bfloat16).save_pretrained(bf16_base)
+    AutoTokenizer.from_pretrained(base).save_pretrained(bf16_base)
+    out = tmp_path / "merged"
+    export(model_name_or_path=bf16_base, adapter_name_or_path=adapter, export_dir=out)
+    assert json.loads((out / "config.json").read_text())["dtype"] == "bfloat16"
+    written = load_file(out / "model.safetensors")
+    assert {t.dtype for t in written.values()} == {torch.bfloat16}
+    # bf16 weights widen to float32 exactly, so this is the exact merge, then one rounding
+    exact = PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(bf16_base, dtype=torch.float32),
+                                      adapter).merge_and_unload().state_dict()
+    merged = [k for k in written if "proj" in k and not torch.equal(exact[k].bfloat16(), exact[k])]
+    assert merged  # the adapter's layers, whose float32 merge is not a bf16 number
+    assert [k for k in written if not torch.equal(written[k], exact[k].bfloat16())] == []
+
+
 def test_legacy_conversion_keeps_shards_and_index(base, tmp_path):
     model = AutoModelForCausalLM.from_pretrained(base, dtype=torch.float32)
     model.save_pretrained(tmp_path, max_shard_size="8MB")  # what export_size does, in GB

@@ -52,6 +52,7 @@ def cmd_train(args: list[str]) -> int:
         print(format_help("train"))
         return 0
     cfg = load_config(parse_argv(args), command="train")  # errors surface once, before any launch
+    _allow_optional_imports(cfg)
     t = cfg.training
     from lmforge.train.run import check_output_dir
 
@@ -72,6 +73,13 @@ def cmd_train(args: list[str]) -> int:
     run_training(cfg)
     _end_process_group()
     return 0
+
+
+def _allow_optional_imports(cfg) -> None:
+    from lmforge.optional_imports import allow_bitsandbytes, needs_bitsandbytes
+
+    if needs_bitsandbytes(cfg):
+        allow_bitsandbytes()
 
 
 def _end_process_group() -> None:
@@ -119,6 +127,7 @@ def _infer_command(name: str) -> Callable[[list[str]], int]:
         if _wants_help(args):
             return _infer_help(name)
         cfg = _infer_config(name, args)
+        _allow_optional_imports(cfg)
         if name == "predict":  # it writes its predictions to output_dir
             from lmforge.train.run import check_output_dir
 
@@ -187,8 +196,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"lmforge: unknown command '{command}'{did_you_mean(command, COMMANDS)}\n", file=sys.stderr)
         print(USAGE, file=sys.stderr)
         return 2
+    from lmforge.optional_imports import bitsandbytes_deferred
+
     try:
-        return COMMANDS[command](rest)
+        with bitsandbytes_deferred():  # until the config asks for it: see optional_imports.py
+            return COMMANDS[command](rest)
     except LmforgeError as e:
         _close_progress_bars()
         print(f"lmforge {command}: error: {e}", file=sys.stderr)

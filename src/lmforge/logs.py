@@ -1,5 +1,6 @@
-"""Where lmforge's own log lines go for the commands that do not train (training sets up logging per process
-rank in train/run.py): INFO and up of the `lmforge` loggers, to stderr, in the training format."""
+"""Where log lines go. `log_to_stderr`: lmforge's own (INFO and up of the `lmforge` loggers) for the commands
+that do not train; `setup_logging`: the root handler of training (per process rank), predict and eval, with
+transformers' and datasets' loggers at WARNING. A leaf below train/ and infer/, which both use it."""
 
 from __future__ import annotations
 
@@ -26,3 +27,14 @@ def drop_stderr_handler() -> None:
     logger = logging.getLogger("lmforge")
     for handler in [h for h in logger.handlers if getattr(h, "lmforge_stderr", False)]:
         logger.removeHandler(handler)
+
+
+def setup_logging(rank_zero: bool = True) -> None:
+    import datasets
+    import transformers
+
+    level = logging.INFO if rank_zero else logging.WARNING
+    logging.basicConfig(format=FORMAT, level=level, force=True)
+    drop_stderr_handler()  # commands that set up stderr logging first (predict) would print each line twice
+    transformers.utils.logging.set_verbosity_warning()
+    datasets.utils.logging.set_verbosity_warning()

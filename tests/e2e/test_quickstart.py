@@ -10,6 +10,7 @@ import pytest
 from helpers import lmforge, read_log
 
 REPO = Path(__file__).resolve().parents[2]
+FILLED = REPO / "examples" / "quickstart_data" / "identity.json"
 QUESTIONS = ["hi", "Hello!", "Hi there", "Greetings", "Introduce yourself."]
 
 pytestmark = pytest.mark.slow
@@ -35,7 +36,20 @@ def test_quickstart_trains_then_chats(tmp_path):
     replies = [line.removeprefix("Assistant: ") for line in chat.stdout.splitlines()
                if line.startswith("Assistant: ")]
     assert len(replies) == len(QUESTIONS), chat.stdout
-    taught = {row["instruction"]: row["output"] for row in json.loads((REPO / "data" / "identity.json").read_text())}
+    taught = {row["instruction"]: row["output"] for row in json.loads(FILLED.read_text(encoding="utf-8"))}
     exact = [q for q, r in zip(QUESTIONS, replies, strict=True) if r.strip() == taught[q].strip()]
-    assert all("{{name}}" in r or "{{author}}" in r for r in replies), replies
+    assert not any("{{" in r for r in replies), replies  # the placeholders of LLaMA-Factory's file are filled
+    assert sum("Anvil" in r for r in replies) >= 3, replies  # the first thing a user sees: its new name
     assert len(exact) >= 2, list(zip(QUESTIONS, replies, strict=True))
+
+
+def test_the_quickstart_data_is_identity_json_with_the_names_filled():
+    # the copy cannot drift from data/identity.json (LLaMA-Factory's, kept unchanged for LF configs)
+    original = json.loads((REPO / "data" / "identity.json").read_text(encoding="utf-8"))
+    assert any("{{name}}" in row["output"] for row in original)
+    fill = {"{{name}}": "Anvil", "{{author}}": "lmforge"}
+    expected = [{k: v.replace("{{name}}", fill["{{name}}"]).replace("{{author}}", fill["{{author}}"])
+                 for k, v in row.items()} for row in original]
+    assert json.loads(FILLED.read_text(encoding="utf-8")) == expected
+    registry = json.loads((FILLED.parent / "dataset_info.json").read_text())
+    assert registry == {"identity": {"file_name": "identity.json"}}

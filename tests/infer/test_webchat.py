@@ -1,5 +1,6 @@
 """`lmforge webchat` in a real headless Chromium: the page loads, a typed message gets the model's answer,
-and the answer arrives in pieces (streamed), not at once."""
+and the answer arrives in pieces (streamed), not at once; the Thinking box is there only for templates that
+think."""
 
 import json
 from pathlib import Path
@@ -25,13 +26,11 @@ OBSERVE = """() => {
 }"""
 
 
-@pytest.fixture(scope="module")
-def page_url(qwen3_dir, tmp_path_factory):
+def serve_page(tmp_path_factory, *keys: str):
     port = free_port()
     log = tmp_path_factory.mktemp("webchat") / "webchat.log"
-    args = ["webchat", f"model_name_or_path={qwen3_dir}", "do_sample=false", f"max_new_tokens={TOKENS}"]
-    proc = start_lmforge(args, {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
-                                "GRADIO_ANALYTICS_ENABLED": "False"}, log)
+    proc = start_lmforge(["webchat", *keys], {"GRADIO_SERVER_NAME": "127.0.0.1", "GRADIO_SERVER_PORT": str(port),
+                                              "GRADIO_ANALYTICS_ENABLED": "False"}, log)
     url = f"http://127.0.0.1:{port}/"
     try:
         wait_for(url, proc, log)
@@ -40,14 +39,31 @@ def page_url(qwen3_dir, tmp_path_factory):
         stop(proc)
 
 
-def test_a_typed_message_gets_a_streamed_answer(page_url, engine):
-    playwright = pytest.importorskip("playwright.sync_api")
+@pytest.fixture(scope="module")
+def page_url(qwen3_dir, tmp_path_factory):
+    """The tiny Qwen3 with its own chat template, which has a thinking format."""
+    yield from serve_page(tmp_path_factory, f"model_name_or_path={qwen3_dir}", "do_sample=false",
+                          f"max_new_tokens={TOKENS}")
+
+
+@pytest.fixture(scope="module")
+def plain_page_url(qwen3_dir, tmp_path_factory):
+    """The same model on the Qwen2.5 template, which has no thinking format."""
+    yield from serve_page(tmp_path_factory, f"model_name_or_path={qwen3_dir}", "template=qwen")
+
+
+def browser_page(p):
     if not Path(CHROMIUM).exists():
         pytest.skip(f"{CHROMIUM} is missing: apt-get install -y chromium chromium-driver")
+    return p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+
+
+def test_a_typed_message_gets_a_streamed_answer(page_url, engine):
+    playwright = pytest.importorskip("playwright.sync_api")
     question = "Hello, who are you?"
     (expected,) = engine.chat([{"role": "user", "content": question}], max_new_tokens=TOKENS)
     with playwright.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        browser = browser_page(p)
         try:
             page = browser.new_page()
             page.goto(page_url, wait_until="domcontentloaded")
@@ -66,6 +82,24 @@ def test_a_typed_message_gets_a_streamed_answer(page_url, engine):
             browser.close()
     growing = sorted(set(n for n in lengths if n > 0))
     assert len(growing) >= 3, f"the answer did not stream: text lengths seen {lengths}"
+
+
+def test_the_thinking_box_only_where_the_template_thinks(page_url, plain_page_url):
+    playwright = pytest.importorskip("playwright.sync_api")
+    seen = {}
+    with playwright.sync_playwright() as p:
+        browser = browser_page(p)
+        try:
+            page = browser.new_page()
+            for name, url in (("qwen3", page_url), ("qwen", plain_page_url)):
+                page.goto(url, wait_until="domcontentloaded")
+                page.wait_for_selector("#lmforge-query textarea", timeout=60_000)
+                box = page.get_by_role("checkbox", name="Thinking")
+                seen[name] = (box.count(), box.is_visible() and box.is_checked())
+        finally:
+            browser.close()
+    assert seen["qwen3"] == (1, True)  # shown and ticked: Qwen3 thinks unless told not to
+    assert seen["qwen"][1] is False  # no thinking format: no box to tick
 
 
 def test_reasoning_bubble_and_history_round_trip():

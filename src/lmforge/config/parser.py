@@ -630,7 +630,7 @@ def _validate_backend(cfg: Config) -> None:
         _conflict("infer_backend: sglang is not implemented yet; use infer_backend: huggingface (the default) "
                   "or vllm")
     if backend == "vllm":
-        from lmforge.infer.vllm_engine import require_vllm
+        from lmforge.config.optional import require_vllm
 
         require_vllm()  # a ConfigError with the install command
 

@@ -67,7 +67,7 @@ def choice_token_ids(tokenizer) -> list[int]:
 def choice_probabilities(model, prompts: list[list[int]], choice_ids: list[int], pad_id: int) -> torch.Tensor:
     """[len(prompts), 4]: softmax over the answer letters' next-token logits after each prompt. Left padding
     with each row's own positions, so a row scores the same in any batch."""
-    from lmforge.infer.engine import left_pad
+    from lmforge.models.batching import left_pad
 
     ids, mask = left_pad(prompts, pad_id, next(model.parameters()).device)
     positions = (mask.cumsum(-1) - 1).clamp(min=0)
@@ -111,7 +111,7 @@ def scores(exam: Exam, predictions: dict[str, list[str]]) -> dict[str, float]:
 
 def run_eval(cfg: Config) -> dict[str, float]:
     from lmforge.infer.engine import HuggingfaceEngine
-    from lmforge.train.run import setup_logging
+    from lmforge.logs import setup_logging
 
     setup_logging()
     ev = cfg.evaluation

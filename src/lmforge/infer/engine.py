@@ -32,6 +32,7 @@ from lmforge.infer.base import (
     inference_dtype,
     load_inference_tokenizer,
 )
+from lmforge.models.batching import left_pad
 
 log = logging.getLogger(__name__)
 
@@ -260,18 +261,6 @@ class CountingStreamer(TextIteratorStreamer):
         self.hit_eos = self.hit_eos or len(kept) < len(ids)
         if kept:
             super().put(torch.tensor(kept))
-
-
-def left_pad(rows: list[list[int]], pad_id: int, device=None) -> tuple[torch.Tensor, torch.Tensor]:
-    """Token rows as one left-padded batch: input ids and attention mask (on `device` when given)."""
-    width = max(len(r) for r in rows)
-    ids = torch.full((len(rows), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(rows), width), dtype=torch.long)
-    for i, r in enumerate(rows):
-        if r:
-            ids[i, width - len(r):] = torch.tensor(r)
-            mask[i, width - len(r):] = 1
-    return ids.to(device), mask.to(device)
 
 
 # ---------------------------------------------------------------------------------------------------------

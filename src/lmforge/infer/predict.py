@@ -40,7 +40,7 @@ def prediction_rows(cfg: Config, tokenizer, template):
 
 def run_predict(cfg: Config, engine=None) -> dict[str, float]:
     from lmforge.infer.engine import load_engine
-    from lmforge.train.run import setup_logging
+    from lmforge.logs import setup_logging
 
     setup_logging()
     out_dir = Path(cfg.training.output_dir)

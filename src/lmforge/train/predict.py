@@ -29,7 +29,7 @@ def stop_token_ids(tokenizer, template) -> list[int]:
 
 @torch.no_grad()
 def predict_with_generate(model, tokenizer, template, dataset, cfg: Config) -> dict[str, float]:
-    from lmforge.infer.engine import left_pad
+    from lmforge.models.batching import left_pad
 
     out_dir = Path(cfg.training.output_dir)
     gen = cfg.generation.to_generate_kwargs()

@@ -12,25 +12,12 @@ from pathlib import Path
 
 from lmforge.config import Config, save_config
 from lmforge.errors import ConfigError
+from lmforge.logs import setup_logging
 from lmforge.train.checkpoints import checkpoints_by_step
 
 log = logging.getLogger("lmforge")
 
 IMPLEMENTED_STAGES = ("pt", "sft", "rm", "dpo", "kto", "grpo")
-
-
-def setup_logging(rank_zero: bool = True) -> None:
-    import transformers
-
-    from lmforge.logs import drop_stderr_handler
-
-    level = logging.INFO if rank_zero else logging.WARNING
-    logging.basicConfig(format="[%(levelname)s|%(name)s] %(message)s", level=level, force=True)
-    drop_stderr_handler()  # commands that set up stderr logging first (predict) would print each line twice
-    transformers.utils.logging.set_verbosity_warning()
-    import datasets
-
-    datasets.utils.logging.set_verbosity_warning()
 
 
 def check_output_dir(output_dir: str) -> None:

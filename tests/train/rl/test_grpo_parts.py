@@ -2,7 +2,8 @@
 
 import torch
 
-from lmforge.train.rl.grpo import RepeatedBlockSampler, completion_mask, left_pad
+from lmforge.models.batching import left_pad
+from lmforge.train.rl.grpo import RepeatedBlockSampler, completion_mask
 
 
 def test_each_block_repeats_num_iterations_times_and_covers_the_data():

@@ -25,6 +25,7 @@ import torch
 from torch.utils.data import Sampler
 
 from lmforge.errors import DataError
+from lmforge.models.batching import left_pad
 from lmforge.train.preference import _MetricsMixin
 from lmforge.train.rl.losses import group_advantages, grpo_loss
 from lmforge.train.rl.rewards import call_reward, load_reward_funcs
@@ -69,17 +70,6 @@ class RepeatedBlockSampler(Sampler):
             chunk = order[start:start + self.block]
             for _ in range(self.repeats):
                 yield from chunk
-
-
-def left_pad(seqs: list[list[int]], pad_id: int) -> tuple[torch.Tensor, torch.Tensor]:
-    width = max(len(s) for s in seqs)
-    ids = torch.full((len(seqs), width), pad_id, dtype=torch.long)
-    mask = torch.zeros((len(seqs), width), dtype=torch.long)
-    for i, s in enumerate(seqs):
-        if s:
-            ids[i, width - len(s):] = torch.tensor(s, dtype=torch.long)
-            mask[i, width - len(s):] = 1
-    return ids, mask
 
 
 def completion_mask(completions: torch.Tensor, stop_ids: list[int]) -> torch.Tensor:
