@@ -2918,6 +2918,19 @@ def write_json(path: Path, rows: list) -> None:
     path.write_text(json.dumps(rows, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
 
 
+def make_grpo(n: int = 64) -> list[dict]:
+    """grpo_demo.jsonl: small arithmetic prompts with their answers (the `solution` column reward functions get)."""
+    rng = random.Random(17)
+    ops = {"+": lambda a, b: a + b, "-": lambda a, b: a - b, "*": lambda a, b: a * b}
+    rows = []
+    for i in range(n):
+        op = "+-*"[i % 3]
+        a, b = rng.randint(2, 40), rng.randint(2, 40 if op != "*" else 12)
+        rows.append({"instruction": f"What is {a} {op} {b}? Think briefly, then give the final answer in \\boxed{{}}.",
+                     "solution": str(ops[op](a, b))})
+    return rows
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--out", type=Path, default=REPO / "data", help="directory to write the files into")
@@ -2933,6 +2946,8 @@ def main(argv: list[str] | None = None) -> None:
     write_json(out / "kto_en_demo.json", make_kto())
     (out / "c4_demo.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in make_c4()),
                                        encoding="utf-8")
+    (out / "grpo_demo.jsonl").write_text("".join(json.dumps(r, ensure_ascii=False) + "\n" for r in make_grpo()),
+                                         encoding="utf-8")
     (out / "wiki_demo.txt").write_text("".join(line + "\n" for line in make_wiki()), encoding="utf-8")
 
 

@@ -22,10 +22,11 @@ REPO = TESTS.parent
 # (.ci/run: `python -m pytest -q tests/vllm` in .venv-vllm; a path given on the command line is collected even
 # when listed here). Without vLLM, a plain `python -m pytest` leaves them out.
 collect_ignore = [] if vllm_installed() else ["vllm"]
-# tests/swanlab need swanlab, which caps protobuf below what transformers needs for SentencePiece tokenizers:
-# a virtualenv of their own too (.ci/run)
+# tests/swanlab_logging need swanlab, which caps protobuf below what transformers needs for SentencePiece
+# tokenizers: a virtualenv of their own too (.ci/run). (Not tests/swanlab: with tests/ on sys.path that folder
+# would itself be found as the `swanlab` package.)
 if importlib.util.find_spec("swanlab") is None:
-    collect_ignore.append("swanlab")
+    collect_ignore.append("swanlab_logging")
 
 
 @pytest.fixture(scope="session")

@@ -91,6 +91,18 @@ def test_precomputed_reference_logps_give_the_same_training(tmp_path, capfd):
     assert pre_loss == pytest.approx(live_loss, rel=1e-4, abs=1e-6)
 
 
+def _same_training(padded: list[dict], packed: list[dict], keys) -> None:
+    """Step 1 (before any update) equal up to float32 sums in another order; later steps within 1e-3: Adam's
+    first updates are near sign(grad), so a weight whose gradient is ~0 moves either way, and after two updates
+    the metrics differ by up to ~1e-4 (seen with transformers 5.25).
+    Attention across the packed sequences moves the very first log-probs, by far more."""
+    for step, (a, b) in enumerate(zip(padded, packed, strict=True)):
+        rel, abs_ = (1e-4, 2e-5) if step == 0 else (1e-3, 1e-4)
+        for key in keys:
+            if key in a:
+                assert b[key] == pytest.approx(a[key], rel=rel, abs=abs_), (step + 1, key)
+
+
 @pytest.mark.parametrize("extra", [[], ["ld_alpha=0.3"]])
 def test_padding_free_dpo_trains_exactly_like_padded_batches(tmp_path, extra):
     """packing: true for dpo lays each batch's pairs end to end in one row with per-sequence attention: the
@@ -101,12 +113,8 @@ def test_padding_free_dpo_trains_exactly_like_padded_batches(tmp_path, extra):
     steps = [e for e in padded if "loss" in e]
     packed_steps = [e for e in packed if "loss" in e]
     assert len(steps) == len(packed_steps) == 3
-    for a, b in zip(steps, packed_steps, strict=True):
-        for key in ("loss", "rewards/margins", "logps/chosen", "logps/rejected", "logits/chosen"):
-            # float32 sums in another order; Adam's first updates are near sign(grad), so weights whose gradient
-            # is ~0 can move either way and the later steps differ by ~3e-5 in the margins (seen with
-            # transformers 5.25). Attention across the packed pairs would move the log-probs by far more.
-            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-4), key
+    _same_training(steps, packed_steps, ("loss", "rewards/margins", "logps/chosen", "logps/rejected",
+                                         "logits/chosen"))
 
 
 def test_padding_free_reward_model_trains_exactly_like_padded_batches(tmp_path):
@@ -116,9 +124,7 @@ def test_padding_free_reward_model_trains_exactly_like_padded_batches(tmp_path):
     padded = [e for e in _train(tmp_path / "padded", "rm", "dpo_en_demo", *args) if "loss" in e]
     packed = [e for e in _train(tmp_path / "packed", "rm", "dpo_en_demo", "packing=true", *args) if "loss" in e]
     assert len(padded) == len(packed) == 3
-    for a, b in zip(padded, packed, strict=True):
-        for key in ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins"):
-            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=2e-5), key
+    _same_training(padded, packed, ("loss", "rewards/chosen", "rewards/rejected", "rewards/margins"))
     assert padded[-1]["rewards/chosen"] != padded[0]["rewards/chosen"]  # the scores moved: the head trains
 
 
@@ -127,11 +133,9 @@ def test_padding_free_kto_trains_exactly_like_padded_batches(tmp_path):
     padded = [e for e in _train(tmp_path / "padded", "kto", "kto_en_demo", *args) if "loss" in e]
     packed = [e for e in _train(tmp_path / "packed", "kto", "kto_en_demo", "packing=true", *args) if "loss" in e]
     assert len(padded) == len(packed) == 3
-    for a, b in zip(padded, packed, strict=True):
-        assert a.keys() == b.keys()
-        for key in ("loss", "kl", "rewards/chosen", "logps/chosen", "rewards/rejected", "logps/rejected"):
-            if key in a:
-                assert b[key] == pytest.approx(a[key], rel=1e-4, abs=2e-5), key
+    assert [a.keys() for a in padded] == [b.keys() for b in packed]
+    _same_training(padded, packed, ("loss", "kl", "rewards/chosen", "logps/chosen", "rewards/rejected",
+                                    "logps/rejected"))
     assert any("rewards/chosen" in e for e in padded) and any("rewards/rejected" in e for e in padded)
 
 
