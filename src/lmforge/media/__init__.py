@@ -97,3 +97,62 @@ def name_matches(name: str, prefixes: tuple[str, ...]) -> bool:
     'model.visual.blocks.0' and 'base_model.model.model.visual.blocks.0' both match 'visual.blocks')?"""
     dotted = f".{name}."
     return any(f".{p}." in dotted for p in prefixes)
+
+
+def frozen_prefixes(parts: ModelParts, finetuning: Any) -> tuple[str, ...]:
+    """The parts freeze_vision_tower / freeze_multi_modal_projector / freeze_language_model keep frozen."""
+    frozen: tuple[str, ...] = ()
+    if finetuning.freeze_vision_tower:
+        frozen += parts.vision_tower
+    if finetuning.freeze_multi_modal_projector:
+        frozen += parts.projector
+    if finetuning.freeze_language_model:
+        frozen += parts.language_model
+    return frozen
+
+
+def frozen_regex(prefixes: tuple[str, ...]) -> str | None:
+    """A regex (PEFT's exclude_modules: full match on module names) for every module under `prefixes`."""
+    if not prefixes:
+        return None
+    import re
+
+    alternatives = "|".join(re.escape(p) for p in prefixes)
+    return rf"(.*\.)?({alternatives})(\..*)?"
+
+
+def is_vision_language(config: Any) -> bool:
+    _load_families()
+    return getattr(config, "model_type", None) in _MODEL_PARTS
+
+
+@dataclass
+class MediaSetup:
+    """What training and inference need for a VL model: the plugin, the model's image processor and the id
+    of the token that stands for image patches."""
+
+    plugin: Any
+    image_processor: Any
+    image_token_id: int
+
+
+def load_media_setup(template_name: str | None, model_path: str, tokenizer: Any, *, image_max_pixels: int,
+                     image_min_pixels: int) -> MediaSetup | None:
+    """None for a text-only template; else the plugin bound to the model's image processor (its PIL
+    backend: transformers' torchvision backend needs torchvision)."""
+    from lmforge.errors import ConfigError
+
+    cls = plugin_class(template_name)
+    if cls is None:
+        return None
+    from transformers import AutoImageProcessor
+
+    try:
+        image_processor = AutoImageProcessor.from_pretrained(model_path, backend="pil")
+    except (OSError, ValueError) as e:
+        raise ConfigError(f"template: {template_name} needs the model's image processor "
+                          f"(preprocessor_config.json), which '{model_path}' does not provide: {e}") from None
+    plugin = cls.from_image_processor(image_processor, image_max_pixels=image_max_pixels,
+                                      image_min_pixels=image_min_pixels)
+    token_id = tokenizer.convert_tokens_to_ids(plugin.image_token)
+    return MediaSetup(plugin, image_processor, token_id)

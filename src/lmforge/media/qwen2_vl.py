@@ -51,6 +51,7 @@ class Qwen2VLPlugin:
     max_pixels: int = 28 * 28 * 1280
     image_max_pixels: int = 768 * 768  # LLaMA-Factory's preparation (config keys)
     image_min_pixels: int = 32 * 32
+    image_token = IMAGE_PAD
 
     @classmethod
     def from_image_processor(cls, image_processor: Any, *, image_max_pixels: int,

@@ -145,6 +145,12 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     except OSError as e:
         raise ConfigError(f"model_name_or_path: cannot load a model config from '{margs.model_name_or_path}'"
                           f"{_not_here(margs.model_name_or_path)}: {e}") from None
+    from lmforge.media import is_vision_language
+
+    if head == "lm" and is_vision_language(config):  # the whole VL model: vision tower, projector, LM
+        from transformers import AutoModelForImageTextToText
+
+        auto_cls = AutoModelForImageTextToText
     if head == "score":
         config.num_labels = 1
         config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token

@@ -124,6 +124,16 @@ def _reference_model(cfg: Config, tokenizer, packed: bool = False):
     return apply_finetuning(model, ref_cfg, is_trainable=False)
 
 
+def _media_setup(cfg: Config, tokenizer):
+    """A vision-language template's media plugin and image processor (None for text-only templates)."""
+    from lmforge.media import load_media_setup
+    from lmforge.models.loader import resolve_model_path
+
+    m = cfg.model
+    return load_media_setup(cfg.data.template, resolve_model_path(m.model_name_or_path, m), tokenizer,
+                            image_max_pixels=m.image_max_pixels, image_min_pixels=m.image_min_pixels)
+
+
 def run_training(cfg: Config) -> dict:
     stage = cfg.finetuning.stage
     if stage not in IMPLEMENTED_STAGES:
@@ -151,9 +161,14 @@ def run_training(cfg: Config) -> dict:
         template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format,
                                 default_system=cfg.data.default_system)
         tokenizer.chat_template = template.chat_template()  # saved with every checkpoint and the final model
-    splits = load_datasets(cfg, tokenizer, template, stage)
+    media = _media_setup(cfg, tokenizer)
+    splits = load_datasets(cfg, tokenizer, template, stage, media.plugin if media else None)
     trainer_cls, collator_cls, head = _stage_parts(stage)
     packed = _use_packing(cfg)
+    if packed and media is not None:
+        raise ConfigError(f"packing: true with template: {cfg.data.template}: packing image rows is not "
+                          "supported yet (their 3-D RoPE positions would need to restart per example); "
+                          "remove packing / neat_packing")
     if packed and stage in ("pt", "sft"):  # rm / dpo / kto keep their batches as they are, only without padding
         splits = _pack_splits(splits, cfg, tokenizer)
     model = load_model(cfg, tokenizer, trainable=t.do_train, head=head, packed=packed)
@@ -172,6 +187,10 @@ def run_training(cfg: Config) -> dict:
                     "kto": PackedKTOCollator}.get(stage, PackedCollator)()
     else:
         collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
+    if media is not None:
+        from lmforge.media.collate import MediaCollator
+
+        collator = MediaCollator(collator, media)
     # use_unsloth_gc (LLaMA-Factory's name for offloaded checkpointing) -> lmforge's activation offload
     extra["offload_activations"] = cfg.model.use_unsloth_gc
     trainer = trainer_cls(model=model, args=t, train_dataset=splits.train, eval_dataset=splits.eval,

@@ -15,6 +15,7 @@ from lmforge.templates.families import (  # noqa: F401
     phi,
     plain,
     qwen,
+    qwen2_vl,
     seed,
     unavailable,
     zephyr,
