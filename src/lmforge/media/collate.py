@@ -29,3 +29,18 @@ class MediaCollator:
             batch.update(self.media.plugin.tensors([load_image(p) for p in images], self.media.image_processor))
         batch["mm_token_type_ids"] = (batch["input_ids"] == self.media.image_token_id).int()
         return batch
+
+
+def save_image_processor_callback(media: MediaSetup):
+    """A TrainerCallback that writes the image processor (preprocessor_config.json) into every checkpoint,
+    beside the tokenizer the Trainer saves, so a checkpoint loads as a complete VL model."""
+    from transformers import TrainerCallback
+
+    class SaveImageProcessor(TrainerCallback):
+        def on_save(self, args, state, control, **kwargs):
+            if state.is_world_process_zero:
+                from pathlib import Path
+
+                media.image_processor.save_pretrained(Path(args.output_dir) / f"checkpoint-{state.global_step}")
+
+    return SaveImageProcessor()

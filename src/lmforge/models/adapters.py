@@ -161,6 +161,14 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
 
     parts = model_parts(model)  # VL models: no adapters in the frozen parts (vision tower, projector, LM)
     exclude = frozen_regex(frozen_prefixes(parts, f)) if parts is not None else None
+    if parts is not None and f.lora_target == ["all"]:
+        # full paths: short names of a VL model collide (the projector's Sequential linears '0', '2' vs
+        # 'layers.0'), and an empty list would silently train nothing
+        targets = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)
+                   and n.split(".")[-1] not in _HEADS and not re.fullmatch(exclude or "(?!)", n)]
+        if not targets:
+            raise ConfigError("lora_target: all finds no linear layer outside the frozen parts "
+                              "(freeze_vision_tower / freeze_multi_modal_projector / freeze_language_model)")
     init = True
     if f.pissa_init:
         init = "pissa" if f.pissa_iter == -1 else f"pissa_niter_{f.pissa_iter}"
@@ -179,7 +187,8 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
         init_lora_weights=init,
     )
     model = get_peft_model(model, config)
-    log.info("LoRA r=%d alpha=%s on %s%s%s", f.lora_rank, f.lora_alpha, ",".join(targets),
+    short = sorted({t.split(".")[-1] for t in targets})  # (a VL model's targets are full paths)
+    log.info("LoRA r=%d alpha=%s on %s%s%s", f.lora_rank, f.lora_alpha, ",".join(short),
              " (rsLoRA)" if f.use_rslora else "", " (DoRA)" if f.use_dora else "")
     _upcast_trainable(model, cfg)
     return model

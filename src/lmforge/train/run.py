@@ -198,6 +198,10 @@ def run_training(cfg: Config) -> dict:
     if t.should_save:
         trainer.add_callback(JsonlLogCallback(t.output_dir))
     trainer.add_callback(ProgressPostfixCallback(trainer))
+    if media is not None:
+        from lmforge.media.collate import save_image_processor_callback
+
+        trainer.add_callback(save_image_processor_callback(media))
 
     # -- train -----------------------------------------------------------------------------------------------
     results: dict = {}
@@ -206,6 +210,8 @@ def run_training(cfg: Config) -> dict:
             trainer.train_dataset = trainer.with_reference_logps(trainer.train_dataset)
         train_result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_model()
+        if media is not None and trainer.is_world_process_zero():
+            media.image_processor.save_pretrained(t.output_dir)  # the model folder loads as a whole VL model
         trainer.save_state()
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)
