@@ -44,18 +44,21 @@ def _answers(model_dir: Path, rows: list[dict], root: Path) -> list[str]:
 
 
 def test_tiny_qwen2_5_vl_learns_colours(tmp_path):
+    """LLaMA-Factory's defaults for a VL model: vision tower and projector frozen, the language model trained
+    (full). 80 steps of 8 rows; measured: 100% on the held-out images (loss 10.5 -> 0.12)."""
     model = tiny_qwen2_5_vl_path()
     data = tmp_path / "data"
-    write_colour_dataset(data, per_colour=12, seed=0, name="colours")
-    held_out = write_colour_dataset(data, per_colour=5, seed=1, name="colours_eval")
+    write_colour_dataset(data, per_colour=8, seed=0, name="colours")
+    held_out = write_colour_dataset(data, per_colour=4, seed=1, name="colours_eval")
     out = tmp_path / "out"
     cfg = load_config(parse_argv([
         f"model_name_or_path={model}", "stage=sft", "finetuning_type=full", "template=qwen2_vl",
         "dataset=colours", f"dataset_dir={data}", f"output_dir={out}", "cutoff_len=64",
-        "per_device_train_batch_size=8", "num_train_epochs=8", "learning_rate=5e-3", "lr_scheduler_type=cosine",
-        "logging_steps=5", "save_strategy=no", "report_to=none", "disable_gradient_checkpointing=true",
+        "per_device_train_batch_size=8", "max_steps=80", "learning_rate=2e-2", "lr_scheduler_type=constant",
+        "logging_steps=10", "save_strategy=no", "report_to=none", "disable_gradient_checkpointing=true",
         "seed=0", "use_cpu=true"]))
     run_training(cfg)
+    assert (out / "preprocessor_config.json").is_file()  # the trained folder is a whole VL model
     answers = _answers(out, held_out, data)
     truth = [row["messages"][1]["content"] for row in held_out]
     accuracy = sum(a == t for a, t in zip(answers, truth, strict=True)) / len(truth)
