@@ -302,14 +302,14 @@ def test_preference_and_kto_stages(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
     assert "A1" in qwen3_tok.decode(k.train[0]["kl_input_ids"])  # row 0's prompt with row 1's reply
 
 
-def test_media_columns_are_carried(data_dir, make_cfg, qwen3_tok, qwen3_tpl, tmp_path):
-    rows = [{"conversations": [{"from": "human", "value": "What is this?"}, {"from": "gpt", "value": "A cat."}],
+def test_media_columns_need_a_vision_language_template(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
+    """(Image rows through the qwen2_vl plugin: tests/media/test_media_data.py.)"""
+    rows = [{"conversations": [{"from": "human", "value": "<image>What is it?"}, {"from": "gpt", "value": "A cat."}],
              "images": ["cat.png"]}]
-    root = data_dir({"mm.json": rows}, {"mm": {"file_name": "mm.json", "formatting": "sharegpt",
-                                               "columns": {"messages": "conversations", "images": "images"}}})
-    (root / "cat.png").write_bytes(b"png")
-    s = load_datasets(make_cfg(dataset="mm"), qwen3_tok, qwen3_tpl, "sft")
-    assert s.train[0]["images"] == [str(root / "cat.png")] and s.train[0]["videos"] == []
+    data_dir({"mm.json": rows}, {"mm": {"file_name": "mm.json", "formatting": "sharegpt",
+                                        "columns": {"messages": "conversations", "images": "images"}}})
+    with pytest.raises(DataError, match="column 'images' .* holds images, but template .* is text-only"):
+        load_datasets(make_cfg(dataset="mm"), qwen3_tok, qwen3_tpl, "sft")
 
 
 def test_online_dataset_dir_reads_a_local_file_by_path(data_dir, make_cfg, qwen3_tok, qwen3_tpl):

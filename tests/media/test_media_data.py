@@ -154,3 +154,21 @@ def test_template_renders_as_the_official_qwen2_5_vl_template(tok, plugin):
             else:
                 messages.append({"role": "assistant", "content": m.content})
         assert ours == tok.apply_chat_template(messages, chat_template=official, tokenize=False)
+
+
+def test_mllm_demo_is_what_its_generator_writes(tmp_path):
+    """data/mllm_demo.json and its images are reproducible from data/mllm_demo_data/make.py (images compared
+    by pixels: PNG bytes may differ between zlib versions)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("make_mllm_demo", REPO / "data" / "mllm_demo_data" / "make.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    module.main(["--out", str(tmp_path)])
+    data = REPO / "data"
+    assert (tmp_path / "mllm_demo.json").read_bytes() == (data / "mllm_demo.json").read_bytes()
+    names = sorted(p.name for p in (tmp_path / "mllm_demo_data").iterdir())
+    assert names == ["1.png", "2.png", "3.png"]
+    for name in names:
+        ours, committed = (Image.open(d / "mllm_demo_data" / name) for d in (tmp_path, data))
+        assert ours.size == committed.size and ours.tobytes() == committed.tobytes()
