@@ -39,3 +39,13 @@ def test_lmforge_train_refuses_images_with_a_text_only_template(tmp_path):
     assert result.returncode != 0
     assert "template 'qwen' is text-only" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_lmforge_preview_shows_the_vision_tokens(tmp_path):
+    result = lmforge("preview", "examples/train_lora/qwen2_5vl_lora_sft.yaml",
+                     f"model_name_or_path={tiny_qwen2_5_vl_path()}", "dataset=mllm_demo", "--json", cwd=REPO)
+    assert result.returncode == 0, result.stderr[-3000:]
+    out = json.loads(result.stdout)
+    first = out["examples"][0]
+    assert first["images"][0].endswith("mllm_demo_data/1.png")
+    assert first["input_ids"].count(151655) > 0  # <|image_pad|> of the qwen2.5 vocabulary

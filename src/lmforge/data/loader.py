@@ -323,6 +323,12 @@ def encode_settings(cfg: Any, kind: str, specs: list[DatasetSpec], media_plugin:
                           media_plugin=media_plugin if media else None)
 
 
+def _has_plugin(template_name: str | None) -> bool:
+    from lmforge.media import plugin_class
+
+    return plugin_class(template_name) is not None
+
+
 def _check_media(cfg: Any, kind: str, specs: list[DatasetSpec], media_plugin: Any) -> None:
     """Datasets with media need a vision-language template (its plugin); what this slice does not do yet is
     refused with the dataset's name."""
@@ -331,6 +337,10 @@ def _check_media(cfg: Any, kind: str, specs: list[DatasetSpec], media_plugin: An
             if getattr(s.columns, role):
                 raise DataError(f"{s.describe()}: columns.{role}: {role} are not supported by lmforge yet "
                                 "(images are, on Qwen2-VL / Qwen2.5-VL with template: qwen2_vl)")
+        if s.columns.images and media_plugin is None and _has_plugin(cfg.data.template):
+            raise DataError(f"{s.describe()}: column '{s.columns.images}' (columns.images) holds images; with "
+                            f"template {cfg.data.template} they are read by `lmforge train` and preview so far, "
+                            "not by this command")
         if s.columns.images and media_plugin is None:
             raise DataError(f"{s.describe()}: column '{s.columns.images}' (columns.images) holds images, but "
                             f"template '{cfg.data.template}' is text-only: a text-only model cannot see them and "
