@@ -49,3 +49,11 @@ def test_lmforge_preview_shows_the_vision_tokens(tmp_path):
     first = out["examples"][0]
     assert first["images"][0].endswith("mllm_demo_data/1.png")
     assert first["input_ids"].count(151655) > 0  # <|image_pad|> of the qwen2.5 vocabulary
+
+
+def test_packing_with_images_is_refused(tmp_path):
+    result = lmforge("train", "examples/train_lora/qwen2_5vl_lora_sft.yaml",
+                     f"model_name_or_path={tiny_qwen2_5_vl_path()}", "dataset=mllm_demo", "packing=true",
+                     f"output_dir={tmp_path}", "max_steps=1", "preprocessing_num_workers=1", "bf16=false", cwd=REPO)
+    assert result.returncode != 0
+    assert "packing: true with template: qwen2_vl" in result.stderr and "Traceback" not in result.stderr
