@@ -347,9 +347,10 @@ def _check_media(cfg: Any, kind: str, specs: list[DatasetSpec], media_plugin: An
                             "would learn the <image> placeholders as plain text; train a vision-language model "
                             "with its template (Qwen2-VL / Qwen2.5-VL: template: qwen2_vl), or use a dataset "
                             "without images")
-        if s.columns.images and kind not in ("supervised", "unsupervised"):
-            raise DataError(f"{s.describe()}: images with stage {cfg.finetuning.stage} are not supported yet "
-                            "(sft is)")
+        if s.columns.images and kind != "supervised":
+            what = "predict_with_generate" if kind == "unsupervised" else f"stage {cfg.finetuning.stage}"
+            raise DataError(f"{s.describe()}: images with {what} are not supported yet (sft training and "
+                            "evaluation by loss are)")
 
 
 def _cache_exists(ds: Any, fingerprint: str) -> bool:
