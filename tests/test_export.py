@@ -5,6 +5,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 import torch
@@ -16,6 +17,7 @@ from lmforge.errors import ConfigError
 from lmforge.export import ollama_template, run_export, to_legacy_bin
 from lmforge.templates import get_template
 
+REPO = Path(__file__).resolve().parents[1]
 IDS = torch.tensor([[9707, 11, 1246, 525, 498, 30, 151645, 198, 151644, 77091, 198, 3838]])
 
 
@@ -169,3 +171,59 @@ def test_export_config_errors(base):
     with pytest.raises(ConfigError, match="export_quantization_bit: quantised .* not implemented yet"):
         load_config({"model_name_or_path": str(base), "export_dir": "x", "export_quantization_bit": 4},
                     command="export")
+
+
+def _train_pissa(base, out, learning_rate, convert=True):
+    from lmforge.config import parse_argv
+    from lmforge.train.run import run_training
+
+    run_training(load_config(parse_argv([
+        f"model_name_or_path={base}", "dataset=alpaca_en_demo", f"dataset_dir={REPO / 'data'}", "template=qwen3",
+        f"output_dir={out}", "max_samples=4", "max_steps=2", "cutoff_len=64", f"learning_rate={learning_rate}",
+        "lora_rank=4", "lora_target=q_proj,v_proj", "pissa_init=true", "pissa_iter=-1",
+        f"pissa_convert={str(convert).lower()}", "report_to=none", "save_strategy=no",
+        "disable_gradient_checkpointing=true", "use_cpu=true"])))
+    return out
+
+
+def _weights(folder):
+    from safetensors.torch import load_file
+
+    return load_file(folder / "model.safetensors")
+
+
+def test_pissa_convert_adapter_merges_back_to_the_base_after_a_zero_lr_step(base, tmp_path):
+    """PiSSA moves the principal components of each target weight into the adapter; the converted adapter fits
+    the original base again, so training that changes nothing must export the base itself."""
+    run = _train_pissa(base, tmp_path / "run", learning_rate=1e-30)
+    assert json.loads((run / "pissa_converted" / "adapter_config.json").read_text())["r"] == 8  # 2 x lora_rank
+    out = tmp_path / "merged"
+    export(model_name_or_path=base, adapter_name_or_path=run / "pissa_converted", export_dir=out)
+    merged, original = _weights(out), _weights(base)
+    for name in ("model.layers.0.self_attn.q_proj.weight", "model.layers.1.self_attn.v_proj.weight"):
+        torch.testing.assert_close(merged[name], original[name], rtol=0, atol=1e-5)
+    # the unconverted adapter fits only the residual base: loading it on the base is refused, naming the fix
+    with pytest.raises(ConfigError, match=r"PiSSA adapter saved unconverted.*use .*pissa_converted instead"):
+        export(model_name_or_path=base, adapter_name_or_path=run, export_dir=tmp_path / "wrong")
+
+
+def test_pissa_convert_adapter_equals_the_trained_residual_model(base, tmp_path):
+    """After real steps: merged weight == residual (W - s B0 A0) + trained s B1 A1, from the saved adapters."""
+    from safetensors.torch import load_file
+
+    run = _train_pissa(base, tmp_path / "run", learning_rate=1e-2)
+    out = tmp_path / "merged"
+    export(model_name_or_path=base, adapter_name_or_path=run / "pissa_converted", export_dir=out)
+    merged, original = _weights(out), _weights(base)
+    init, trained = (load_file(p / "adapter_model.safetensors") for p in (run / "pissa_init", run))
+    scale = 8 / 4  # lora_alpha (2 x rank) / rank
+    name = "model.layers.1.self_attn.q_proj"
+    a, b = f"base_model.model.{name}.lora_A.weight", f"base_model.model.{name}.lora_B.weight"
+    expected = original[f"{name}.weight"] - scale * init[b] @ init[a] + scale * trained[b] @ trained[a]
+    assert not torch.allclose(trained[b], init[b])  # it trained
+    torch.testing.assert_close(merged[f"{name}.weight"], expected, rtol=0, atol=1e-5)
+
+
+def test_pissa_convert_needs_pissa_init(base):
+    with pytest.raises(ConfigError, match="pissa_convert: true without pissa_init"):
+        load_config({"model_name_or_path": str(base), "dataset": "x", "pissa_convert": True}, command="train")

@@ -1,3 +1,4 @@
+import json
 import logging
 import os
 from pathlib import Path
@@ -303,13 +304,31 @@ def test_preference_and_kto_stages(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
 
 
 def test_media_columns_need_a_vision_language_template(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
-    """(Image rows through the qwen2_vl plugin: tests/media/test_media_data.py.)"""
-    rows = [{"conversations": [{"from": "human", "value": "<image>What is it?"}, {"from": "gpt", "value": "A cat."}],
-             "images": ["cat.png"]}]
-    data_dir({"mm.json": rows}, {"mm": {"file_name": "mm.json", "formatting": "sharegpt",
-                                        "columns": {"messages": "conversations", "images": "images"}}})
-    with pytest.raises(DataError, match="column 'images' .* holds images, but template .* is text-only"):
+    """A text-only template would drop the images and train '<image>' as text: refused, naming dataset and
+    column. (Image rows through the qwen2_vl plugin: tests/media/test_media_data.py.)"""
+    rows = [{"messages": [{"role": "user", "content": "<image>What is this?"},
+                          {"role": "assistant", "content": "A cat."}], "images": ["cat.png"]}]
+    tags = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
+    root = data_dir({"mm.json": rows}, {
+        "mm": {"file_name": "mm.json", "formatting": "sharegpt", "tags": tags,
+               "columns": {"messages": "messages", "images": "images"}},  # LLaMA-Factory's mllm_demo entry
+        "unmapped": {"file_name": "mm.json", "formatting": "sharegpt", "tags": tags,
+                     "columns": {"messages": "messages"}},  # the rows carry images all the same
+        "videos": {"file_name": "mm.json", "formatting": "sharegpt", "tags": tags,
+                   "columns": {"messages": "messages", "videos": "clips"}}})
+    with pytest.raises(DataError, match=r"dataset 'mm' .*column 'images' \(columns.images\) holds images, but "
+                                        r"template .* is text-only"):
         load_datasets(make_cfg(dataset="mm"), qwen3_tok, qwen3_tpl, "sft")
+    with pytest.raises(DataError, match=r"dataset 'unmapped' .*an 'images' column that dataset_info.json does "
+                                        r"not map"):
+        load_datasets(make_cfg(dataset="unmapped"), qwen3_tok, qwen3_tpl, "sft")
+    with pytest.raises(DataError, match=r"dataset 'videos' .*column 'clips' \(mapped as columns.videos\) holds "
+                                        r"media, but video and audio inputs are not implemented"):
+        load_datasets(make_cfg(dataset="videos"), qwen3_tok, qwen3_tpl, "sft")
+    (root / "text.json").write_text(json.dumps([{k: v for k, v in rows[0].items() if k != "images"}]))
+    (root / "dataset_info.json").write_text(json.dumps({"text": {
+        "file_name": "text.json", "formatting": "sharegpt", "tags": tags, "columns": {"messages": "messages"}}}))
+    assert len(load_datasets(make_cfg(dataset="text"), qwen3_tok, qwen3_tpl, "sft").train) == 1
 
 
 def test_online_dataset_dir_reads_a_local_file_by_path(data_dir, make_cfg, qwen3_tok, qwen3_tpl):

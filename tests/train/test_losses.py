@@ -663,3 +663,68 @@ def test_linear_token_log_probs_equal_the_logits_path(chunk):
     torch.testing.assert_close(g_got, g_ref, rtol=1e-10, atol=1e-12)
     with pytest.raises(ValueError, match="the head trains"):
         L.linear_token_log_probs(hidden, weight.requires_grad_(), labels)
+
+
+# --------------------------------------------------------------------------------------------------
+# BCO (pref_bco_weight) and token accuracy (compute_accuracy)
+
+
+def _log_sigmoid64(x: float) -> float:
+    return -math.log1p(math.exp(-x)) if x > 0 else x - math.log1p(math.exp(x))
+
+
+@pytest.mark.parametrize("seed", [0, 1])
+def test_bco_loss_matches_float64_formula(seed):
+    from lmforge.train.losses import bco_loss, mix_bco
+
+    g = torch.Generator().manual_seed(seed)
+    chosen, rejected = torch.randn(6, generator=g) * 3, torch.randn(6, generator=g) * 3
+    delta = 0.37
+    got = bco_loss(chosen, rejected, delta)
+    want = [-_log_sigmoid64(c - delta) - _log_sigmoid64(-(r - delta))
+            for c, r in zip(chosen.double().tolist(), rejected.double().tolist(), strict=True)]
+    torch.testing.assert_close(got.double(), torch.tensor(want, dtype=torch.float64), rtol=1e-6, atol=1e-6)
+    dpo = torch.rand(6, generator=g)
+    torch.testing.assert_close(mix_bco(dpo, got, 0.5), (dpo + 0.5 * got) / 1.5)
+
+
+def test_bco_loss_gradient_flows_to_rewards_not_to_the_baseline():
+    from lmforge.train.losses import bco_loss
+
+    chosen = torch.tensor([0.5, -1.0], requires_grad=True)
+    rejected = torch.tensor([0.2, 0.3], requires_grad=True)
+    delta = torch.tensor(0.1, requires_grad=True)
+    bco_loss(chosen, rejected, delta).sum().backward()
+    # d/dc -log sig(c - d) = sig(c - d) - 1; d/dr -log sig(d - r) = sig(r - d)
+    torch.testing.assert_close(chosen.grad, torch.sigmoid(chosen.detach() - 0.1) - 1)
+    torch.testing.assert_close(rejected.grad, torch.sigmoid(rejected.detach() - 0.1))
+    assert delta.grad is None
+
+
+def test_running_mean_is_the_mean_of_all_batches():
+    from lmforge.train.preference import RunningMean
+
+    m = RunningMean()
+    assert m.update(2.0) == pytest.approx(2.0)  # the first batch sets it (no pull towards 0)
+    assert m.update(4.0) == pytest.approx(3.0)
+    assert m.update(0.0, 2) == pytest.approx((2 + 4 + 0 + 0) / 4)
+
+
+def test_token_and_sequence_accuracy_against_a_loop():
+    from lmforge.train.losses import sequence_accuracy, token_accuracy
+
+    g = torch.Generator().manual_seed(0)
+    logits = torch.randn(3, 7, 5, generator=g)
+    labels = torch.randint(0, 5, (3, 7), generator=g)
+    labels[0, :3] = L.IGNORE_INDEX
+    labels[2, :] = L.IGNORE_INDEX  # no loss tokens: left out
+    labels[1, 2] = int(logits[1, 1].argmax())  # at least one right prediction
+    correct, mask = token_accuracy(logits, labels)
+    want = []
+    for b in range(3):
+        pairs = [(int(logits[b, t].argmax()), int(labels[b, t + 1])) for t in range(6) if labels[b, t + 1] != -100]
+        if pairs:
+            want.append(sum(p == y for p, y in pairs) / len(pairs))
+    got = sequence_accuracy(correct, mask)
+    assert got.tolist() == pytest.approx(want)
+    assert len(want) == 2 and want[1] > 0

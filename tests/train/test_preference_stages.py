@@ -103,7 +103,10 @@ def test_padding_free_dpo_trains_exactly_like_padded_batches(tmp_path, extra):
     assert len(steps) == len(packed_steps) == 3
     for a, b in zip(steps, packed_steps, strict=True):
         for key in ("loss", "rewards/margins", "logps/chosen", "logps/rejected", "logits/chosen"):
-            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=2e-5), key  # float32 sums in another order
+            # float32 sums in another order; Adam's first updates are near sign(grad), so weights whose gradient
+            # is ~0 can move either way and the later steps differ by ~3e-5 in the margins (seen with
+            # transformers 5.25). Attention across the packed pairs would move the log-probs by far more.
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-4), key
 
 
 def test_padding_free_reward_model_trains_exactly_like_padded_batches(tmp_path):

@@ -29,7 +29,11 @@ class DataArguments:
     preprocessing_num_workers: int | None = arg(None, "Processes used for preprocessing.")
     max_samples: int | None = arg(None, "Keep at most this many rows of each dataset (for debugging).")
     eval_num_beams: int | None = arg(None, "Beams used in evaluation generation (`num_beams` of generate).")
-    ignore_pad_token_for_loss: bool = arg(True, "Ignore padding tokens in the loss.")
+    ignore_pad_token_for_loss: bool = arg(
+        True, "Leave padding out of the loss (labels padded with -100; predictions decode labels without it).",
+        unsupported="lmforge always leaves padding out of the loss; false (LLaMA-Factory pads labels with "
+        "pad_token_id, so padding positions are trained and the loss depends on how examples are batched) is not "
+        "supported")
     val_size: float = arg(0.0, "Held-out evaluation split: a fraction in (0, 1) or a row count >= 1.")
     eval_on_each_dataset: bool = arg(False, "Evaluate each eval dataset separately.")
     packing: bool | None = arg(None, "Pack several examples into each sequence, each attending only to itself "

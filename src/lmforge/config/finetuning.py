@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from importlib.util import find_spec
 
 from lmforge.config.fields import arg
+from lmforge.errors import ConfigError
 
 _LATER = "not implemented in lmforge yet"
+_LARK = "SwanLab's Lark notifications are not wired into lmforge; set them up in SwanLab itself"
 
 
 @dataclass
@@ -43,6 +46,9 @@ class LoraArguments:
 class PreferenceArguments:
     pref_beta: float = arg(0.1, "Beta of the preference loss.")
     pref_ftx: float = arg(0.0, "Weight of the SFT loss on chosen replies added to the preference loss.")
+    pref_bco_weight: float = arg(
+        0.0, "dpo: weight w of the BCO term (binary classifier on the implicit rewards, against their running "
+        "mean) mixed into the preference loss as (loss + w * bco) / (1 + w); 0 = off.")
     pref_loss: str = arg("sigmoid", "Preference loss.",
                          choices=["sigmoid", "hinge", "ipo", "kto_pair", "orpo", "simpo", "cpo"])
     dpo_label_smoothing: float = arg(0.0, "Label smoothing of the sigmoid DPO loss, in [0, 0.5].")
@@ -65,6 +71,31 @@ class PreferenceArguments:
     reward_model_adapters: str | None = arg(None, "Adapters of the reward model.")
     reward_model_quantization_bit: int | None = arg(None, "Quantisation bits of the reward model.")
     reward_model_type: str = arg("lora", "Kind of reward model.", choices=["lora", "full", "api"])
+
+
+@dataclass
+class GRPOArguments:
+    """stage grpo (LLaMA-Factory has no GRPO keys; these are TRL's GRPOConfig names). Sampling reads
+    temperature / top_p / top_k / repetition_penalty; for stage grpo temperature and top_p default to 1.0 and
+    top_k to 0 (the policy's own distribution, which the loss's log-probs assume)."""
+    num_generations: int = arg(8, "grpo: completions sampled per prompt (one group; >= 2).")
+    max_completion_length: int = arg(256, "grpo: most tokens generated per completion (dr_grpo's normaliser).")
+    beta: float = arg(0.0, "grpo: weight of the KL penalty to the reference model (k3 estimator); 0 = no "
+                           "reference model and no reference forward pass.")
+    epsilon: float = arg(0.2, "grpo: clipping range of the importance ratio, lower side (1 - epsilon).")
+    epsilon_high: float | None = arg(None, "grpo: upper clipping range (1 + epsilon_high); unset = epsilon "
+                                           "(DAPO's clip-higher: e.g. 0.28).")
+    num_iterations: int = arg(1, "grpo: optimisation steps on each batch of rollouts (mu); > 1 takes the "
+                                 "importance ratio against the sampling policy's log-probs.")
+    loss_type: str = arg("dapo", "grpo: loss normalisation. grpo: mean of per-sequence token means; bnpo: token "
+                                 "mean of each micro-batch; dr_grpo: sum / (sequences x max_completion_length); "
+                                 "dapo: sum / completion tokens of the whole accumulated batch.",
+                         choices=["grpo", "bnpo", "dr_grpo", "dapo"])
+    scale_rewards: str = arg("group", "grpo: divide advantages by the std of the group, of the batch, or not at "
+                                      "all (none, Dr. GRPO).", choices=["group", "batch", "none"])
+    reward_funcs: list[str] | None = arg(None, "grpo: reward functions, comma separated: built-in accuracy, "
+                                               "format, or package.module:function / path/to/file.py:function.")
+    reward_weights: list[float] | None = arg(None, "grpo: weight of each reward function (default: 1 each).")
 
 
 @dataclass
@@ -107,7 +138,7 @@ class OptimizerArguments:
 
 
 @dataclass
-class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, OptimizerArguments):
+class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, GRPOArguments, OptimizerArguments):
     stage: str = arg("sft", "Training stage.", choices=["pt", "sft", "rm", "ppo", "dpo", "kto", "grpo"])
     finetuning_type: str = arg("lora", "Which parameters are trained.", choices=["lora", "oft", "freeze", "full"])
     pure_bf16: bool = arg(False, "Train in pure bf16 (no fp32 master weights, no AMP).")
@@ -119,9 +150,55 @@ class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, O
     disable_shuffling: bool = arg(False, "Do not shuffle the training data.")
     plot_loss: bool = arg(False, "Save training_loss.png (and eval_loss.png) into output_dir.")
     include_effective_tokens_per_second: bool = arg(False, "Log effective (non-padding) tokens per second.")
-    use_swanlab: bool = arg(False, "Log to SwanLab.")
+    early_stopping_steps: int | None = arg(
+        None, "Stop training after this many evaluations in a row without improvement of metric_for_best_model "
+        "(transformers' EarlyStoppingCallback patience; needs eval_strategy and metric_for_best_model or "
+        "load_best_model_at_end).")
+    use_swanlab: bool = arg(False, "Log to SwanLab (pip install 'lmforge[swanlab]').")
     swanlab_project: str | None = arg("lmforge", "SwanLab project.")
     swanlab_workspace: str | None = arg(None, "SwanLab workspace.")
-    swanlab_run_name: str | None = arg(None, "SwanLab run name.")
-    swanlab_mode: str = arg("cloud", "SwanLab mode.", choices=["cloud", "local"])
-    swanlab_api_key: str | None = arg(None, "SwanLab API key.")
+    swanlab_run_name: str | None = arg(None, "SwanLab run (experiment) name.")
+    swanlab_mode: str = arg("cloud", "SwanLab mode: cloud (sync to the server), local, offline (write to "
+                            "swanlab_logdir only; lmforge extension) or disabled.",
+                            choices=["cloud", "local", "offline", "disabled"])
+    swanlab_api_key: str | None = arg(None, "SwanLab API key (logs in before the run starts).")
+    swanlab_logdir: str | None = arg(None, "Folder of SwanLab's run files (default: SwanLab's, ./swanlog).")
+    swanlab_lark_webhook_url: str | None = arg(None, "Lark webhook of SwanLab notifications.", unsupported=_LARK)
+    swanlab_lark_secret: str | None = arg(None, "Lark secret of SwanLab notifications.", unsupported=_LARK)
+
+
+def validate_finetuning(f: FinetuningArguments, training) -> None:
+    """Checks of this group's keys against the stage and the training arguments (called by the parser)."""
+    if f.pref_bco_weight < 0:
+        raise ConfigError(f"pref_bco_weight: {f.pref_bco_weight!r} is out of range; expected a number >= 0")
+    if f.pref_bco_weight > 0 and (f.stage != "dpo" or f.pref_loss in ("orpo", "simpo", "cpo")):
+        raise ConfigError(f"pref_bco_weight: {f.pref_bco_weight} with stage={f.stage}, pref_loss={f.pref_loss}; "
+                          "BCO compares the policy with the reference model: it needs stage: dpo with pref_loss "
+                          "sigmoid, hinge, ipo or kto_pair")
+    if f.compute_accuracy and f.stage not in ("pt", "sft"):
+        raise ConfigError(f"compute_accuracy: true with stage={f.stage}; token accuracy is an evaluation metric of "
+                          "pt and sft (rm, dpo and kto log rewards/accuracies themselves): remove compute_accuracy")
+    if f.compute_accuracy and getattr(training, "predict_with_generate", False):
+        raise ConfigError("compute_accuracy: true with predict_with_generate: true; accuracy is read from the "
+                          "logits of the labels, generation scores with BLEU / ROUGE: keep one")
+    if f.early_stopping_steps is not None:
+        _validate_early_stopping(f.early_stopping_steps, training)
+    if f.use_swanlab:
+        if find_spec("swanlab") is None:
+            raise ConfigError("use_swanlab: true needs the swanlab package: pip install 'lmforge[swanlab]'")
+        if "swanlab" in (training.report_to or []):
+            raise ConfigError("use_swanlab: true with report_to: swanlab would log every step twice; keep "
+                              "use_swanlab (it reads the swanlab_* keys) and remove swanlab from report_to")
+
+
+def _validate_early_stopping(patience: int, training) -> None:
+    strategy = getattr(training.eval_strategy, "value", training.eval_strategy)
+    if patience < 1:
+        raise ConfigError(f"early_stopping_steps: {patience!r} is out of range; expected an integer >= 1 "
+                          "(evaluations without improvement)")
+    if strategy == "no":
+        raise ConfigError(f"early_stopping_steps: {patience} needs evaluations during training: set "
+                          "eval_strategy: steps (or epoch) and evaluation data (val_size or eval_dataset)")
+    if training.metric_for_best_model is None:  # load_best_model_at_end sets it to loss
+        raise ConfigError(f"early_stopping_steps: {patience} needs the metric it watches: set "
+                          "metric_for_best_model (e.g. eval_loss) or load_best_model_at_end: true (watches eval_loss)")

@@ -3,11 +3,17 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
+import yaml
+
 from lmforge.config.fields import arg
+from lmforge.errors import ConfigError
 
 _LATER = "not implemented in lmforge yet"
+MULTIMODAL = ("video and audio inputs are not implemented in lmforge yet (images are, on Qwen2-VL / Qwen2.5-VL "
+              "with template: qwen2_vl; see docs/multimodal.md)")
 
 
 @dataclass
@@ -22,6 +28,13 @@ class ModelArguments:
     split_special_tokens: bool = arg(False, "Tokenize special tokens in the text as plain text.")
     add_tokens: list[str] | None = arg(None, "Ordinary tokens to add to the tokenizer, comma separated.")
     add_special_tokens: list[str] | None = arg(None, "Special tokens to add to the tokenizer, comma separated.")
+    new_special_tokens_config: str | None = arg(
+        None, "YAML file mapping each new special token to a description ({'<token>': 'text', ...}); its tokens "
+        "replace add_special_tokens, and desc_init initialises each from its description.")
+    init_special_tokens: str = arg(
+        "noise_init", "How the embedding rows of added tokens start: noise_init = mean of the existing rows plus "
+        "Gaussian noise (std 1/sqrt(hidden)); desc_init = mean of the rows of the description's tokens; "
+        "desc_init_w_noise = desc_init plus that noise.", choices=["noise_init", "desc_init", "desc_init_w_noise"])
     model_revision: str = arg("main", "Model revision on the hub: branch, tag or commit.")
     low_cpu_mem_usage: bool = arg(True, "Load the model with low peak CPU memory.")
     rope_scaling: str | None = arg(None, "RoPE scaling for longer context.",
@@ -60,15 +73,15 @@ class ModelArguments:
     quantization_type: str = arg("nf4", "4-bit data type of bitsandbytes.", choices=["nf4", "fp4"])
     double_quantization: bool = arg(True, "Double quantisation in bitsandbytes 4-bit.")
     quantization_device_map: str | None = arg(None, "Device map for quantised models.", choices=[None, "auto"])
-    # multimodal processors (accepted for compatibility; multimodal training arrives later)
-    image_max_pixels: int = arg(768 * 768, "Maximum pixels of an image input.")
-    image_min_pixels: int = arg(32 * 32, "Minimum pixels of an image input.")
-    video_max_pixels: int = arg(256 * 256, "Maximum pixels of a video frame.")
-    video_min_pixels: int = arg(16 * 16, "Minimum pixels of a video frame.")
-    video_fps: float = arg(2.0, "Frames per second sampled from videos.")
-    video_maxlen: int = arg(128, "Maximum frames sampled from a video.")
-    use_audio_in_video: bool = arg(False, "Use the audio track of videos.")
-    audio_sampling_rate: int = arg(16000, "Audio sampling rate.")
+    # multimodal processors (accepted at their defaults for compatibility; multimodal training arrives later)
+    image_max_pixels: int = arg(768 * 768, "Maximum pixels of an image input (larger ones are scaled down).")
+    image_min_pixels: int = arg(32 * 32, "Minimum pixels of an image input (smaller ones are scaled up).")
+    video_max_pixels: int = arg(256 * 256, "Maximum pixels of a video frame.", unsupported=MULTIMODAL)
+    video_min_pixels: int = arg(16 * 16, "Minimum pixels of a video frame.", unsupported=MULTIMODAL)
+    video_fps: float = arg(2.0, "Frames per second sampled from videos.", unsupported=MULTIMODAL)
+    video_maxlen: int = arg(128, "Maximum frames sampled from a video.", unsupported=MULTIMODAL)
+    use_audio_in_video: bool = arg(False, "Use the audio track of videos.", unsupported=MULTIMODAL)
+    audio_sampling_rate: int = arg(16000, "Audio sampling rate.", unsupported=MULTIMODAL)
     # export
     export_dir: str | None = arg(None, "Where `lmforge export` writes the merged model.")
     export_size: int = arg(5, "Shard size of the exported model, in GB.")
@@ -90,3 +103,23 @@ class ModelArguments:
     sglang_tp_size: int = arg(-1, "Tensor parallel size of SGLang.", unsupported=_LATER)
     sglang_config: dict[str, Any] | None = arg(None, "Extra SGLang engine arguments.", unsupported=_LATER)
     sglang_lora_backend: str = arg("triton", "SGLang LoRA backend.", unsupported=_LATER)
+
+
+def special_token_descriptions(margs: ModelArguments) -> dict[str, str] | None:
+    """new_special_tokens_config read and checked: token -> description, or None when unset."""
+    path = margs.new_special_tokens_config
+    if path is None:
+        return None
+    file = Path(path)
+    if not file.is_file():
+        raise ConfigError(f"new_special_tokens_config: '{path}' is not a file; expected a YAML file mapping each "
+                          "new special token to its description")
+    try:
+        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except yaml.YAMLError as e:
+        raise ConfigError(f"new_special_tokens_config: '{path}' is not valid YAML: {e}") from None
+    if not isinstance(data, dict) or not data or \
+            not all(isinstance(k, str) and k and isinstance(v, str) for k, v in data.items()):
+        raise ConfigError(f"new_special_tokens_config: '{path}' must map each token to a description text, "
+                          "e.g. '<think>': 'the start of reasoning'")
+    return data

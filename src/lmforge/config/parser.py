@@ -9,6 +9,7 @@ from __future__ import annotations
 import dataclasses
 import enum
 import json
+import logging
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -19,9 +20,9 @@ import yaml
 
 from lmforge.config.data import DataArguments
 from lmforge.config.evaluation import EvaluationArguments
-from lmforge.config.finetuning import FinetuningArguments
+from lmforge.config.finetuning import FinetuningArguments, LoraArguments, validate_finetuning
 from lmforge.config.generation import GeneratingArguments
-from lmforge.config.model import ModelArguments
+from lmforge.config.model import ModelArguments, special_token_descriptions
 from lmforge.errors import ConfigError, did_you_mean
 
 # transformers is heavy to import; the training-arguments class is looked up lazily.
@@ -371,6 +372,9 @@ def _defaults_before_build(values: dict[str, dict[str, Any]], command: str) -> N
         training["bf16"] = False  # weights are bf16 already: no autocast, no fp32 master copy
     # our collators pick the columns each stage needs (chosen_*, kl_*, ...); the Trainer must not drop them
     training.setdefault("remove_unused_columns", False)
+    if values["finetuning"].get("stage") == "grpo":  # sample from the policy's own distribution (TRL's defaults)
+        for key, value in (("temperature", 1.0), ("top_p", 1.0), ("top_k", 0)):
+            values["generation"].setdefault(key, value)
     if values["finetuning"].get("disable_shuffling"):
         training.setdefault("train_sampling_strategy", "sequential")
     if "use_cpu" not in training and not _accelerator_available():
@@ -415,6 +419,12 @@ _RANGES: list[tuple[str, str, Any, str]] = [
     ("finetuning", "ld_alpha", lambda v: v is None or 0 <= v <= 1, "a number in [0, 1]"),
     ("finetuning", "kto_chosen_weight", lambda v: v > 0, "a number > 0"),
     ("finetuning", "kto_rejected_weight", lambda v: v > 0, "a number > 0"),
+    ("finetuning", "num_generations", lambda v: v >= 2, "an integer >= 2 (a group needs two completions)"),
+    ("finetuning", "max_completion_length", lambda v: v >= 1, "an integer >= 1"),
+    ("finetuning", "beta", lambda v: v >= 0, "a number >= 0"),
+    ("finetuning", "epsilon", lambda v: v > 0, "a number > 0"),
+    ("finetuning", "epsilon_high", lambda v: v is None or v > 0, "a number > 0"),
+    ("finetuning", "num_iterations", lambda v: v >= 1, "an integer >= 1"),
     ("generation", "temperature", lambda v: v > 0, "a number > 0"),
     ("generation", "top_p", lambda v: 0 < v <= 1, "a number in (0, 1]"),
     ("generation", "top_k", lambda v: v >= 0, "an integer >= 0"),
@@ -475,6 +485,11 @@ def _validate_combinations(cfg: Config, command: str) -> None:
             _conflict(f"interleave_probs has {len(d.interleave_probs)} values but dataset has {n} names")
     if f.use_dora and f.pissa_init:
         _conflict("use_dora and pissa_init are both true; PiSSA initialises plain LoRA, choose one")
+    if f.pissa_convert and not f.pissa_init and command == "train":
+        _conflict("pissa_convert: true without pissa_init: true; only a PiSSA-initialised adapter needs "
+                  "converting: set pissa_init: true or remove pissa_convert")
+    _validate_model_keys(cfg)
+    _warn_unused_lora_keys(cfg)
     if command != "eval":
         stray = [k for k in cfg.user_keys if k in EVAL_KEYS]
         if stray:
@@ -486,6 +501,44 @@ def _validate_combinations(cfg: Config, command: str) -> None:
         _validate_train(cfg)
     elif command in INFER_COMMANDS:
         _validate_infer(cfg, command)
+
+
+def _validate_model_keys(cfg: Config) -> None:
+    """Loading keys that act only together with others: an error, not a silent no-op, when alone."""
+    m = cfg.model
+    if special_token_descriptions(m) is None and m.init_special_tokens != "noise_init":
+        _conflict(f"init_special_tokens: {m.init_special_tokens} initialises new tokens from their descriptions, "
+                  "which come from new_special_tokens_config (a YAML file of token: description); set it, or use "
+                  "init_special_tokens: noise_init")
+    if m.quantization_device_map == "auto" and m.quantization_bit != 4:
+        _conflict(f"quantization_device_map: auto with quantization_bit: {m.quantization_bit}; the auto device map "
+                  "spreads an on-the-fly 4-bit (bitsandbytes) model over the devices: set quantization_bit: 4 or "
+                  "remove quantization_device_map")
+    if m.offload_folder != _default_of(_MODEL_FIELDS["offload_folder"]) and m.quantization_device_map != "auto":
+        _conflict(f"offload_folder: '{m.offload_folder}' is used only with quantization_device_map: auto (weights "
+                  "that fit on no device go to disk); lmforge loads other models whole on one device: remove "
+                  "offload_folder or set quantization_device_map: auto with quantization_bit: 4")
+    if not m.use_kv_cache and m.infer_backend != "huggingface":
+        _conflict(f"use_kv_cache: false with infer_backend: {m.infer_backend}; that engine always keeps a KV cache: "
+                  "remove use_kv_cache or use infer_backend: huggingface")
+
+
+_MODEL_FIELDS = {f.name: f for f in fields(ModelArguments)}
+_WARNED: set[str] = set()
+
+
+def _warn_unused_lora_keys(cfg: Config) -> None:
+    """LoRA keys under finetuning_type full / freeze change nothing: say so (once per process)."""
+    f = cfg.finetuning
+    if f.finetuning_type not in ("full", "freeze"):
+        return
+    lora = [x.name for x in fields(LoraArguments) if getattr(f, x.name) != _default_of(x)
+            and not (x.name == "lora_alpha" and f.lora_alpha == 2 * f.lora_rank)]  # as a resolved config states it
+    message = (f"finetuning_type: {f.finetuning_type} trains no adapter, so these LoRA keys have no effect: "
+               f"{', '.join(lora)}")
+    if lora and message not in _WARNED:
+        _WARNED.add(message)
+        logging.getLogger("lmforge").warning(message)
 
 
 INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict", "eval")
@@ -598,13 +651,53 @@ def _validate_train(cfg: Config) -> None:
         _conflict("use_unsloth_gc: true with use_reentrant_gc: false; the offload moves what reentrant "
                   "checkpointing saves, so keep use_reentrant_gc: true (the default)")
     _validate_low_rank_optimizer(cfg)
+    validate_finetuning(f, t)
     if m.offload_embedding and f.finetuning_type != "lora":
         _conflict(f"offload_embedding: true with finetuning_type={f.finetuning_type}; the table on the CPU must "
                   "stay frozen, which LoRA guarantees; set finetuning_type: lora or offload_embedding: false")
+    _validate_grpo(cfg)
     if f.stage == "ppo" and not f.reward_model:
         _conflict("stage: ppo needs reward_model (a reward model trained with stage: rm)")
     if cfg.training.resume_from_checkpoint and not Path(cfg.training.resume_from_checkpoint).is_dir():
         _conflict(f"resume_from_checkpoint: '{cfg.training.resume_from_checkpoint}' is not a checkpoint folder")
+
+
+GRPO_KEYS = ("num_generations", "max_completion_length", "beta", "epsilon", "epsilon_high", "num_iterations",
+             "loss_type", "scale_rewards", "reward_funcs", "reward_weights")
+
+
+def _validate_grpo(cfg: Config) -> None:
+    d, f, t = cfg.data, cfg.finetuning, cfg.training
+    if f.stage != "grpo":  # (a saved config states every key at its default: those are not stray)
+        defaults = {x.name: _default_of(x) for x in fields(f) if x.name in GRPO_KEYS}
+        stray = [k for k in GRPO_KEYS if k in cfg.user_keys and getattr(f, k) != defaults[k]]
+        if stray:
+            _conflict(f"{', '.join(stray)}: key{'s' * (len(stray) > 1)} of stage grpo, but stage is {f.stage}")
+        return
+    if not f.reward_funcs:
+        _conflict("stage: grpo needs reward_funcs: built-in accuracy and/or format, or your own as "
+                  "package.module:function or path/to/file.py:function (docs/training.md)")
+    for spec in f.reward_funcs:
+        if spec not in ("accuracy", "format") and not spec.rpartition(":")[0]:
+            _conflict(f"reward_funcs: '{spec}' is not a built-in reward (accuracy, format) nor of the form "
+                      "package.module:function or path/to/file.py:function")
+    if f.reward_weights is not None and len(f.reward_weights) != len(f.reward_funcs):
+        _conflict(f"reward_weights has {len(f.reward_weights)} values but reward_funcs has {len(f.reward_funcs)} "
+                  "functions; give one weight per function")
+    if f.ref_model is not None and f.beta == 0:
+        _conflict("ref_model with beta: 0 in stage grpo; the reference only enters the KL term: set beta > 0 "
+                  "(e.g. 0.04) or remove ref_model")
+    if not cfg.generation.do_sample:
+        _conflict("do_sample: false with stage: grpo; a group of greedy completions is one completion repeated "
+                  "(no advantage to learn from): remove do_sample")
+    if "max_new_tokens" in cfg.user_keys and cfg.generation.max_new_tokens != _default_of(
+            next(x for x in fields(cfg.generation) if x.name == "max_new_tokens")):
+        _conflict("max_new_tokens with stage: grpo; the completion length is max_completion_length")
+    if d.streaming:
+        _conflict("streaming with stage: grpo; prompts are loaded whole (remove streaming)")
+    if t.do_eval or d.val_size > 0 or d.eval_dataset or t.do_predict:
+        _conflict("stage: grpo does not evaluate or predict yet; remove do_eval / do_predict / val_size / "
+                  "eval_dataset (score a trained model with `lmforge predict` or `lmforge eval`)")
 
 
 # ---------------------------------------------------------------------------------------------------------

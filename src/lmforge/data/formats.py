@@ -27,7 +27,7 @@ import os
 from typing import Any
 
 from lmforge.data.conversation import Conversation, Message, ToolCall
-from lmforge.data.registry import DatasetSpec
+from lmforge.data.registry import MEDIA_ROLES, DatasetSpec, media_error
 from lmforge.errors import DataError, did_you_mean
 
 PAIRWISE_STAGES = ("rm", "dpo")
@@ -48,7 +48,12 @@ class InvalidRow(Exception):
 
 
 def check_columns(spec: DatasetSpec, column_names: list[str]) -> None:
-    """DataError naming the dataset, the registered column and the columns the data has, if one is missing."""
+    """DataError naming the dataset, the registered column and the columns the data has, if one is missing;
+    or naming a media column (images / videos / audios), which text-only training cannot use."""
+    mapped = set(spec.columns.mapped().values())
+    for column in column_names:
+        if column in MEDIA_ROLES and column not in mapped:
+            raise media_error(spec, column)
     for role, column in spec.columns.mapped().items():
         if column in column_names:
             continue

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import re
+from pathlib import Path
 
 import torch
 
@@ -133,6 +135,16 @@ def lora_target_modules(model, targets: list[str]) -> list[str]:
     return targets
 
 
+def _embedding_module_names(model) -> list[str]:
+    wanted = [m for m in (model.get_input_embeddings(), model.get_output_embeddings()) if m is not None]
+    return sorted({name.split(".")[-1] for name, module in model.named_modules() if any(module is w for w in wanted)})
+
+
+def _ties_embeddings(model) -> bool:
+    head, embed = model.get_output_embeddings(), model.get_input_embeddings()
+    return head is not None and head.weight is embed.weight
+
+
 def _apply_lora(model, cfg: Config, *, is_trainable: bool):
     from peft import LoraConfig, PeftModel, TaskType, get_peft_model
 
@@ -142,6 +154,8 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
         # earlier adapters are merged; the last is trained further unless create_new_adapter
         resume_last = is_trainable and not f.create_new_adapter
         to_merge = adapters[:-1] if resume_last else adapters
+        for path in adapters:
+            _refuse_unconverted_pissa(path, margs.adapter_folder)
         for path in to_merge:
             model = PeftModel.from_pretrained(model, path, subfolder=margs.adapter_folder or "")
             model = model.merge_and_unload()
@@ -173,6 +187,11 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
     if f.pissa_init:
         init = "pissa" if f.pissa_iter == -1 else f"pissa_niter_{f.pissa_iter}"
     is_reward_model = getattr(model.config, "num_labels", None) == 1 and not hasattr(model, "lm_head")
+    modules_to_save = f.additional_target
+    if margs.resize_vocab and modules_to_save is None:
+        # as LLaMA-Factory: the new tokens' rows must train, and the adapter must carry the resized matrices
+        modules_to_save = _embedding_module_names(model)
+        log.warning("resize_vocab: training and saving %s with the adapter", ",".join(modules_to_save))
     config = LoraConfig(
         # for a reward model, SEQ_CLS makes PEFT train and save the new score head with the adapter
         task_type=TaskType.SEQ_CLS if is_reward_model else TaskType.CAUSAL_LM,
@@ -181,14 +200,72 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
         lora_dropout=f.lora_dropout,
         target_modules=targets,
         exclude_modules=exclude,
-        modules_to_save=f.additional_target,
+        modules_to_save=modules_to_save,
+        # a tied head stays tied to the trained embedding (else each trains its own copy, and loading the export
+        # ties them again, dropping the head's)
+        ensure_weight_tying=bool(modules_to_save) and _ties_embeddings(model),
         use_rslora=f.use_rslora,
         use_dora=f.use_dora,
         init_lora_weights=init,
     )
     model = get_peft_model(model, config)
+    if f.pissa_init and f.pissa_convert and cfg.training.should_save:
+        save_pissa_init(model, cfg.training.output_dir)
     short = sorted({t.split(".")[-1] for t in targets})  # (a VL model's targets are full paths)
     log.info("LoRA r=%d alpha=%s on %s%s%s", f.lora_rank, f.lora_alpha, ",".join(short),
              " (rsLoRA)" if f.use_rslora else "", " (DoRA)" if f.use_dora else "")
     _upcast_trainable(model, cfg)
     return model
+
+
+# ---------------------------------------------------------------------------------------------------------
+# PiSSA: initialising LoRA from the principal singular vectors moves them out of the base weights (the base
+# becomes the residual W - BA). The trained adapter then fits only that residual; pissa_convert turns it into
+# a plain LoRA adapter (rank 2r) that fits the original base, from the adapter as it was before training.
+
+PISSA_INIT = "pissa_init"
+PISSA_CONVERTED = "pissa_converted"
+
+
+def save_pissa_init(model, output_dir: str) -> Path:
+    """Save the freshly initialised PiSSA adapter (before any step) to <output_dir>/pissa_init."""
+    out = Path(output_dir) / PISSA_INIT
+    config = model.peft_config["default"]
+    init, config.init_lora_weights = config.init_lora_weights, True  # reloading it must not decompose again
+    try:
+        model.save_pretrained(out)
+    finally:
+        config.init_lora_weights = init
+    log.info("pissa_convert: the initial PiSSA adapter is saved in %s", out)
+    return out
+
+
+def save_pissa_converted(model, output_dir: str) -> Path:
+    """Write the trained PiSSA adapter as a plain LoRA adapter to <output_dir>/pissa_converted: the difference
+    between the trained and the initial adapter, which applies to the original (not residual) base weights."""
+    out = Path(output_dir) / PISSA_CONVERTED
+    init = Path(output_dir) / PISSA_INIT
+    if not (init / "adapter_config.json").is_file():
+        raise ConfigError(f"pissa_convert: the initial adapter {init} is missing; it is written when training "
+                          "starts with pissa_init: true and pissa_convert: true")
+    active = model.active_adapter
+    model.save_pretrained(out, path_initial_model_for_weight_conversion=str(init))
+    model.set_adapter(active)  # PEFT loaded and deleted the initial adapter to compute the difference
+    log.info("pissa_convert: the converted LoRA adapter (for the original base model) is saved in %s", out)
+    return out
+
+
+def _refuse_unconverted_pissa(path: str, subfolder: str | None) -> None:
+    """A PiSSA adapter saved as trained fits only the residual base built when its training began; on
+    model_name_or_path it computes another model (merged, a 23-32% relative change of the weights)."""
+    config_file = Path(path) / (subfolder or "") / "adapter_config.json"
+    if not config_file.is_file():
+        return  # a hub adapter: PEFT reports what it cannot load
+    init = json.loads(config_file.read_text(encoding="utf-8")).get("init_lora_weights")
+    if isinstance(init, str) and init.lower().startswith("pissa"):
+        converted = Path(path) / PISSA_CONVERTED
+        fix = f"use {converted} instead" if converted.is_dir() else \
+            "train it with pissa_convert: true and use <output_dir>/pissa_converted"
+        raise ConfigError(f"adapter_name_or_path: {path} is a PiSSA adapter saved unconverted "
+                          f"(init_lora_weights={init}); it fits only the residual weights built when its "
+                          f"training began, not model_name_or_path: {fix}")

@@ -11,6 +11,7 @@ from typing import Any
 import torch
 
 from lmforge.config import Config, ModelArguments
+from lmforge.config.model import special_token_descriptions
 from lmforge.errors import ConfigError
 
 log = logging.getLogger(__name__)
@@ -57,12 +58,20 @@ def load_tokenizer(margs: ModelArguments):
     except OSError as e:
         raise ConfigError(f"model_name_or_path: cannot load a tokenizer from '{margs.model_name_or_path}'"
                           f"{_not_here(margs.model_name_or_path)}: {e}") from None
-    added = 0
+    special = margs.add_special_tokens
+    descriptions = special_token_descriptions(margs)
+    if descriptions is not None:
+        if special:
+            log.warning("new_special_tokens_config replaces add_special_tokens: adding %s", list(descriptions))
+        special = list(descriptions)
+    before = set(tokenizer.get_vocab())
     if margs.add_tokens:
-        added += tokenizer.add_tokens(margs.add_tokens)
-    if margs.add_special_tokens:
-        added += tokenizer.add_special_tokens({"additional_special_tokens": margs.add_special_tokens},
-                                              replace_additional_special_tokens=False)
+        tokenizer.add_tokens(margs.add_tokens)
+    if special:
+        tokenizer.add_special_tokens({"extra_special_tokens": special}, replace_extra_special_tokens=False)
+    # which tokens are new: their embedding rows get initialised (models/embeddings.py)
+    tokenizer.lmforge_added_tokens = [t for t in (margs.add_tokens or []) + (special or []) if t not in before]
+    added = len(tokenizer.lmforge_added_tokens)
     if added:
         log.info("added %d tokens to the tokenizer", added)
         if not margs.resize_vocab:
@@ -171,8 +180,8 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     kwargs: dict[str, Any] = {"config": config, "dtype": dtype, "attn_implementation": attn}
     quant = _quantization_config(cfg)
     if quant is not None:
+        kwargs.update(quantized_placement(margs))
         kwargs["quantization_config"] = quant
-        kwargs["device_map"] = {"": _local_device()}
     if margs.train_from_scratch:
         model = auto_cls.from_config(config, dtype=dtype,
                                                  attn_implementation=kwargs["attn_implementation"],
@@ -180,8 +189,11 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
     else:
         model = auto_cls.from_pretrained(path, low_cpu_mem_usage=margs.low_cpu_mem_usage,
                                                      **kwargs, **hub)
-    if margs.resize_vocab and model.get_input_embeddings().weight.shape[0] < len(tokenizer):
-        model.resize_token_embeddings(len(tokenizer), pad_to_multiple_of=64)
+    if margs.resize_vocab:
+        from lmforge.models.embeddings import resize_and_initialise
+
+        resize_and_initialise(model, tokenizer, method=margs.init_special_tokens,
+                              descriptions=special_token_descriptions(margs))
     if trainable:
         if margs.enable_liger_kernel:
             from lmforge.models.kernels import apply_liger
@@ -190,7 +202,21 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
         _prepare_for_training(model, cfg, quantized=quant is not None)
     else:
         model.eval()
+        # use_kv_cache (LLaMA-Factory's key): generation keeps past keys/values, or recomputes the whole prefix
+        # for every new token (slower, less memory); the tokens are the same either way
+        model.config.use_cache = margs.use_kv_cache
+        if getattr(model, "generation_config", None) is not None:
+            model.generation_config.use_cache = margs.use_kv_cache
     return model
+
+
+def quantized_placement(margs: ModelArguments) -> dict[str, Any]:
+    """Where a quantised model's weights go: all on this process's device, or with quantization_device_map:
+    auto (as LLaMA-Factory, 4-bit only) spread over the visible GPUs and the CPU by accelerate, with what fits
+    nowhere written to offload_folder."""
+    if margs.quantization_device_map == "auto":
+        return {"device_map": "auto", "offload_folder": margs.offload_folder}
+    return {"device_map": {"": _local_device()}}
 
 
 def _local_device() -> str:

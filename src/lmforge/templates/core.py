@@ -22,6 +22,7 @@ the generation prompt plus the completion the model must produce. Everything bef
 from __future__ import annotations
 
 import dataclasses
+import datetime
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -330,6 +331,12 @@ def with_default_system(source: str, system: str | None) -> str:
         f"{{%- set messages = [{{'role': 'system', 'content': {literal}}}] + messages %}}"
         "{%- endif %}\n" + source
     )
+
+
+def today() -> datetime.date:
+    """The date templates that write the current day (Mistral Small 3's default system prompt) render, as the
+    official template's `strftime_now` does. One function, so tests can pin it."""
+    return datetime.date.today()
 
 
 def has_token(tokenizer: Any, token: str) -> bool:

@@ -122,6 +122,12 @@ class JinjaTemplate(Template):
     def render(
         self, conv: Conversation, *, add_generation_prompt: bool = False, enable_thinking: bool | None = True
     ) -> list[Segment]:
+        if any(m.role == "assistant" for m in conv.messages) and _is_harmony(self.chat_template()):
+            raise TemplateError(
+                "the tokenizer's chat template is gpt-oss's harmony format, whose replies the jinja path cannot cut "
+                "(a reply ends with <|return|> only while it is the last one, and a tool call's reasoning is "
+                "dropped once a final answer follows). Set `template: gpt_oss`."
+            )
         conv = self.with_system(conv)
         msgs = conv.to_openai()
         offset = len(msgs) - len(conv.messages)  # 1 when a system message leads
@@ -191,11 +197,17 @@ class JinjaTemplate(Template):
             full = self._apply([user, {"role": "assistant", "content": _PROBE_A}], None, False, True)
         except TemplateError:
             return None
-        if not full.startswith(prompt) or _PROBE_A not in full[len(prompt) :]:
+        # (the history need not repeat the generation prompt: MiniMax-M2's opens a think block it does not)
+        start = len(os.path.commonprefix([prompt, full]))
+        if _PROBE_A not in full[start:]:
             return None
-        after = full[len(prompt) :].split(_PROBE_A, 1)[1].lstrip()
+        after = full[start:].split(_PROBE_A, 1)[1].lstrip()
         matches = [t for t in self.markers if after.startswith(t)]
         return max(matches, key=len) if matches else None
+
+
+def _is_harmony(source: str) -> bool:
+    return "<|channel|>" in source and "<|return|>" in source
 
 
 def _turns(conv: Conversation) -> list[int]:

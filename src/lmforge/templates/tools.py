@@ -297,6 +297,233 @@ class GLM45(ToolFormat):
         return (content.strip() if calls else text), calls
 
 
+class Qwen35(ToolFormat):
+    """Qwen3.5 / Qwen3.6 (and Qwen3-Coder's layout): tools as JSON lines in <tools>, a call as
+    `<tool_call>\n<function={name}>\n` then `<parameter={key}>\n{value}\n</parameter>\n` per argument, then
+    `</function>\n</tool_call>`; calls are joined by a newline. Qwen3.5 writes a value as JSON only when it is an
+    object or a list (other values as jinja's `string` filter: Python's str), Qwen3.6 any non-string as JSON.
+    Parsing reads a value as JSON when it is valid JSON (as GLM-4.5's does)."""
+
+    name = "qwen3_5"
+    _CALL = re.compile(r"<tool_call>\s*<function=([^>\n]+)>\n?(.*?)</function>\s*</tool_call>", re.DOTALL)
+    _PARAM = re.compile(r"<parameter=([^>\n]+)>\n?(.*?)\n?</parameter>", re.DOTALL)
+
+    def tools_text(self, tools):
+        listed = "".join("\n" + tojson(t) for t in tools)
+        return (
+            "# Tools\n\nYou have access to the following functions:\n\n<tools>" + listed + "\n</tools>"
+            "\n\nIf you choose to call a function ONLY reply in the following format with NO suffix:\n\n"
+            "<tool_call>\n<function=example_function_name>\n<parameter=example_parameter_1>\nvalue_1\n"
+            "</parameter>\n<parameter=example_parameter_2>\nThis is the value for the second parameter\n"
+            "that can span\nmultiple lines\n</parameter>\n</function>\n</tool_call>\n\n<IMPORTANT>\nReminder:\n"
+            "- Function calls MUST follow the specified format: an inner <function=...></function> block must be "
+            "nested within <tool_call></tool_call> XML tags\n- Required parameters MUST be specified\n"
+            "- You may provide optional reasoning for your function call in natural language BEFORE the function "
+            "call, but NOT after\n- If there is no function call available, answer the question like normal "
+            "with your current knowledge and do not tell the user about function calls\n</IMPORTANT>"
+        )
+
+    def value(self, v: Any) -> str:
+        return tojson(v) if isinstance(v, (dict, list)) else str(v)
+
+    def calls_text(self, calls, ids):
+        return "\n".join(
+            f"<tool_call>\n<function={c.name}>\n"
+            + "".join(f"<parameter={k}>\n{self.value(v)}\n</parameter>\n" for k, v in c.arguments.items())
+            + "</function>\n</tool_call>"
+            for c in calls
+        )
+
+    def parse(self, text):
+        calls: list[ToolCall] = []
+
+        def value(v: str) -> Any:
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError:
+                return v
+
+        def take(match: re.Match) -> str:
+            args = {k.strip(): value(v) for k, v in self._PARAM.findall(match.group(2))}
+            calls.append(ToolCall(match.group(1).strip(), args))
+            return ""
+
+        content = self._CALL.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
+class Qwen36(Qwen35):
+    name = "qwen3_6"
+
+    def value(self, v: Any) -> str:
+        return v if isinstance(v, str) else tojson(v)
+
+
+class Ministral3(ToolFormat):
+    """Ministral 3 (2512): `[AVAILABLE_TOOLS]{tools as one JSON list}[/AVAILABLE_TOOLS]`, each call
+    `[TOOL_CALLS]{name}[ARGS]{arguments JSON}` right after the reply's text; results carry no ids."""
+
+    name = "ministral3"
+    _CALL = re.compile(r"\[TOOL_CALLS\]([^\[]+)\[ARGS\]")
+
+    def tools_text(self, tools):
+        return "[AVAILABLE_TOOLS]" + tojson(tools) + "[/AVAILABLE_TOOLS]"
+
+    def calls_text(self, calls, ids):
+        return "".join(f"[TOOL_CALLS]{c.name}[ARGS]{tojson(c.arguments)}" for c in calls)
+
+    def parse(self, text):
+        parts = self._CALL.split(text)
+        if len(parts) < 3:
+            return text, []
+        calls: list[ToolCall] = []
+        decoder = json.JSONDecoder()
+        for name, rest in zip(parts[1::2], parts[2::2], strict=True):
+            try:
+                args, end = decoder.raw_decode(rest.strip())
+            except json.JSONDecodeError:
+                return text, []
+            if not isinstance(args, dict) or rest.strip()[end:].strip():
+                return text, []
+            calls.append(ToolCall(name.strip(), args))
+        return parts[0].strip(), calls
+
+
+class GLM47(GLM45):
+    """GLM-4.7: GLM-4.5's tool list with a one-line example, and calls written without newlines:
+    `<tool_call>{name}<arg_key>{key}</arg_key><arg_value>{value}</arg_value>...</tool_call>`, back to back."""
+
+    name = "glm4_7"
+
+    def tools_text(self, tools):
+        return (
+            super().tools_text(tools).split("<tool_call>{function-name}")[0]
+            + "<tool_call>{function-name}<arg_key>{arg-key-1}</arg_key><arg_value>{arg-value-1}</arg_value>"
+            "<arg_key>{arg-key-2}</arg_key><arg_value>{arg-value-2}</arg_value>...</tool_call>"
+        )
+
+    def calls_text(self, calls, ids):
+        def value(v: Any) -> str:
+            return v if isinstance(v, str) else tojson(v)
+
+        return "".join(
+            f"<tool_call>{c.name}"
+            + "".join(
+                f"<arg_key>{k}</arg_key><arg_value>{value(v)}</arg_value>" for k, v in c.arguments.items()
+            )
+            + "</tool_call>"
+            for c in calls
+        )
+
+
+class MiniMaxM2(ToolFormat):
+    """MiniMax-M2 / M2.1: tools as `<tool>{function JSON}</tool>` lines; calls as
+    `<minimax:tool_call>\n<invoke name="{name}">\n<parameter name="{key}">{value}</parameter>\n...</invoke>\n...
+    </minimax:tool_call>` (strings as they are, other values as JSON; parsing reads valid JSON as JSON)."""
+
+    name = "minimax2"
+    _CALLS = re.compile(r"<minimax:tool_call>(.*?)</minimax:tool_call>", re.DOTALL)
+    _INVOKE = re.compile(r'<invoke name="([^"]+)">(.*?)</invoke>', re.DOTALL)
+    _PARAM = re.compile(r'<parameter name="([^"]+)">(.*?)</parameter>', re.DOTALL)
+
+    def tools_text(self, tools):
+        listed = "".join("<tool>" + tojson(t.get("function", t)) + "</tool>\n" for t in tools)
+        return (
+            "# Tools\nYou may call one or more tools to assist with the user query.\nHere are the tools available "
+            "in JSONSchema format:\n\n<tools>\n"
+            + listed
+            + "</tools>\n\nWhen making tool calls, use XML format to "
+            'invoke tools and pass parameters:\n\n<minimax:tool_call>\n<invoke name="tool-name-1">\n'
+            '<parameter name="param-key-1">param-value-1</parameter>\n<parameter name="param-key-2">param-value-2'
+            "</parameter>\n...\n</invoke>\n</minimax:tool_call>"
+        )
+
+    def calls_text(self, calls, ids):
+        def value(v: Any) -> str:
+            return v if isinstance(v, str) else tojson(v)
+
+        invokes = "".join(
+            f'<invoke name="{c.name}">\n'
+            + "".join(f'<parameter name="{k}">{value(v)}</parameter>\n' for k, v in c.arguments.items())
+            + "</invoke>\n"
+            for c in calls
+        )
+        return "<minimax:tool_call>\n" + invokes + "</minimax:tool_call>"
+
+    def parse(self, text):
+        calls: list[ToolCall] = []
+
+        def value(v: str) -> Any:
+            try:
+                return json.loads(v)
+            except json.JSONDecodeError:
+                return v
+
+        def take(match: re.Match) -> str:
+            for name, body in self._INVOKE.findall(match.group(1)):
+                calls.append(ToolCall(name, {k: value(v) for k, v in self._PARAM.findall(body)}))
+            return ""
+
+        content = self._CALLS.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
+class KimiK2(ToolFormat):
+    """Kimi K2: the tool list as compact JSON in a `tool_declare` system turn; calls in
+    `<|tool_calls_section_begin|>` as `<|tool_call_begin|>functions.{name}:{n}<|tool_call_argument_begin|>{args}<|tool_call_end|>`,
+    n counting the calls of the conversation (the ids Kimi writes and results refer to)."""
+
+    name = "kimi_k2"
+    _CALL = re.compile(
+        r"<\|tool_call_begin\|>\s*(?:functions\.)?([^:<]+)(?::\d+)?\s*<\|tool_call_argument_begin\|>(.*?)<\|tool_call_end\|>",
+        re.DOTALL,
+    )
+    _SECTION = re.compile(r"<\|tool_calls_section_begin\|>(.*?)<\|tool_calls_section_end\|>", re.DOTALL)
+
+    def tools_text(self, tools):
+        return json.dumps(tools, ensure_ascii=False, separators=(",", ":"))
+
+    def calls_text(self, calls, ids):
+        body = "".join(
+            f"<|tool_call_begin|>{i}<|tool_call_argument_begin|>{tojson(c.arguments)}<|tool_call_end|>"
+            for c, i in zip(calls, ids, strict=True)
+        )
+        return "<|tool_calls_section_begin|>" + body + "<|tool_calls_section_end|>"
+
+    def parse(self, text):
+        calls: list[ToolCall] = []
+
+        def take(match: re.Match) -> str:
+            for name, args in self._CALL.findall(match.group(1)):
+                call = _call({"name": name.strip(), "arguments": args.strip()})
+                if call is not None:
+                    calls.append(call)
+            return ""
+
+        content = self._SECTION.sub(take, text)
+        return (content.strip() if calls else text), calls
+
+
+class Granite4(Hermes):
+    """Granite 4.0: Hermes calls (`<tool_call>\n{"name": ..., "arguments": ...}\n</tool_call>`) and its own tool list
+    wording."""
+
+    name = "granite4"
+
+    def tools_text(self, tools):
+        listed = "".join("\n" + tojson(t) for t in tools)
+        return (
+            "You are a helpful assistant with access to the following tools. You may call one or more tools to "
+            "assist with the user query.\n\nYou are provided with function signatures within <tools></tools> XML "
+            "tags:\n<tools>"
+            + listed
+            + "\n</tools>\n\nFor each tool call, return a json object with function name "
+            'and arguments within <tool_call></tool_call> XML tags:\n<tool_call>\n{"name": <function-name>, '
+            '"arguments": <args-json-object>}\n</tool_call>. If a tool does not exist in the provided list of tools, '
+            "notify the user that you do not have the ability to fulfill the request."
+        )
+
+
 class SeedOSS(ToolFormat):
     """Seed-OSS: each function listed as a Python signature with a docstring; a call is
     `<seed:tool_call>\\n<function=NAME>\\n<parameter=KEY>VALUE</parameter>...`, values that are not strings
@@ -375,7 +602,23 @@ class SeedOSS(ToolFormat):
 
 
 TOOL_FORMATS: dict[str, ToolFormat] = {
-    f.name: f for f in (Hermes(), Llama3(), Llama4Tools(), Mistral(), GLM4(), GLM45(), SeedOSS())
+    f.name: f
+    for f in (
+        Hermes(),
+        Llama3(),
+        Llama4Tools(),
+        Mistral(),
+        GLM4(),
+        GLM45(),
+        SeedOSS(),
+        Qwen35(),
+        Qwen36(),
+        Ministral3(),
+        GLM47(),
+        MiniMaxM2(),
+        KimiK2(),
+        Granite4(),
+    )
 }
 
 

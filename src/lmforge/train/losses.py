@@ -207,6 +207,23 @@ def ld_sequence_log_probs(
     return weighted_sum(chosen_token_logps, chosen_mask), weighted_sum(rejected_token_logps, rejected_mask)
 
 
+def token_accuracy(logits: Tensor, labels: Tensor, ignore_index: int = IGNORE_INDEX) -> tuple[Tensor, Tensor]:
+    """Per-token ``(argmax == label, is a loss token)`` of the shifted row, both bool [B, T - 1]: the
+    argmax at position t is the prediction of label t + 1 (the same shift as ``token_log_probs``)."""
+    _check_logits_labels(logits, labels)
+    targets = labels[:, 1:]
+    mask = targets != ignore_index
+    return (logits[:, :-1].argmax(-1) == targets) & mask, mask
+
+
+def sequence_accuracy(correct: Tensor, mask: Tensor) -> Tensor:
+    """Each row's fraction of loss tokens predicted right, [rows with loss tokens]: the per-example token
+    accuracy LLaMA-Factory's compute_accuracy averages (rows without loss tokens are left out)."""
+    counts = mask.sum(-1)
+    keep = counts > 0
+    return correct.sum(-1)[keep].double() / counts[keep].double()
+
+
 # --------------------------------------------------------------------------------------------------
 # Language-modelling loss (pt, sft)
 
@@ -480,6 +497,23 @@ def preference_loss(
             losses = _logistic_loss(beta * margin, label_smoothing) + nll
 
     return losses, (beta * chosen).detach(), (beta * rejected).detach()
+
+
+def bco_loss(chosen_rewards: Tensor, rejected_rewards: Tensor, delta: float | Tensor) -> Tensor:
+    """BCO (Jung et al. 2024, "Binary Classifier Optimization for LLM alignment", eq. 5-6), the term
+    LLaMA-Factory's ``pref_bco_weight`` mixes into DPO: a logistic classifier on the implicit rewards
+    (beta * log-ratio, [B], with gradients) whose threshold ``delta`` is the running mean of past rewards:
+
+        -log sig(r_c - delta) - log sig(-(r_r - delta))    per pair.
+    """
+    delta = torch.as_tensor(delta, dtype=torch.promote_types(chosen_rewards.dtype, torch.float32),
+                            device=chosen_rewards.device).detach()
+    return -F.logsigmoid(_upcast(chosen_rewards) - delta) - F.logsigmoid(delta - _upcast(rejected_rewards))
+
+
+def mix_bco(preference_losses: Tensor, bco_losses: Tensor, weight: float) -> Tensor:
+    """(loss + w * bco) / (1 + w): the mix of LLaMA-Factory's pref_bco_weight (the weights sum to one)."""
+    return (preference_losses + weight * bco_losses) / (1.0 + weight)
 
 
 # --------------------------------------------------------------------------------------------------

@@ -1,4 +1,5 @@
-"""`plot_loss: true`: training_loss.png and eval_loss.png from output_dir/trainer_log.jsonl."""
+"""`plot_loss: true`: training_loss.png and eval_loss.png (and, for RL stages, training_reward.png) from
+output_dir/trainer_log.jsonl."""
 
 from __future__ import annotations
 
@@ -29,7 +30,8 @@ def plot_losses(output_dir: str | Path) -> list[Path]:
     out = Path(output_dir)
     entries = [json.loads(line) for line in (out / "trainer_log.jsonl").read_text().splitlines() if line.strip()]
     written = []
-    for key, name in (("loss", "training_loss.png"), ("eval_loss", "eval_loss.png")):
+    for key, name in (("loss", "training_loss.png"), ("eval_loss", "eval_loss.png"),
+                      ("reward", "training_reward.png")):
         points = [(e["step"], e[key]) for e in entries if key in e]
         if not points:
             continue

@@ -8,15 +8,20 @@ pure functions of `losses.py`; this module only computes log-probs / rewards and
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 from collections import defaultdict
+from pathlib import Path
 
 import torch
 
 from lmforge.train.losses import (
+    LENGTH_AVERAGED_LOSSES,
+    bco_loss,
     kto_loss,
     ld_sequence_log_probs,
     linear_token_log_probs,
+    mix_bco,
     packed_to_rows,
     pairwise_reward_loss,
     preference_loss,
@@ -26,6 +31,7 @@ from lmforge.train.losses import (
 from lmforge.train.trainer import LmforgeTrainer
 
 REFERENCE_FREE = ("orpo", "simpo", "cpo")
+BCO_STATE = "bco_baseline.json"  # in each checkpoint with pref_bco_weight: resume continues the baseline
 # what a padding-free batch hands the model (PackedPairwiseCollator, PackedKTOCollator): attention reads the
 # sequence bounds
 PACKED_KEYS = ("input_ids", "position_ids", "cu_seq_lens_q", "cu_seq_lens_k", "max_length_q", "max_length_k")
@@ -50,6 +56,8 @@ class _MetricsMixin:
 
 
 class _StageTrainer(_MetricsMixin, LmforgeTrainer):
+    ROUTER_AUX_LOSS = False
+
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self._metrics = {"train": defaultdict(list), "eval": defaultdict(list)}
@@ -61,9 +69,9 @@ class _StageTrainer(_MetricsMixin, LmforgeTrainer):
         if not self.model.training:
             return
         if "attention_mask" in inputs:
-            self._tokens_since_log += int(inputs["attention_mask"].sum())
+            self._add_tokens(int(inputs["attention_mask"].sum()))
         elif "cu_seq_lens_q" in inputs:  # padding-free: every token is real
-            self._tokens_since_log += inputs["input_ids"].numel()
+            self._add_tokens(inputs["input_ids"].numel())
 
     def prediction_step(self, model, inputs, prediction_loss_only, ignore_keys=None):
         with torch.no_grad():
@@ -129,6 +137,7 @@ class DPOTrainer(_StageTrainer):
         self.ref_model = ref_model
         if ref_model is not None:
             self.ref_model = self.accelerator.prepare_model(ref_model, evaluation_mode=True)
+        self.bco_baseline = RunningMean()  # pref_bco_weight: the running mean of the implicit rewards
 
     def _reference_context(self):
         """Reference log-probs: a separate frozen model, or (LoRA) the policy with its adapter disabled."""
@@ -228,6 +237,8 @@ class DPOTrainer(_StageTrainer):
         losses, chosen_rewards, rejected_rewards = preference_loss(
             pc, pr, rc, rr, loss_type=f.pref_loss, beta=f.pref_beta, label_smoothing=f.dpo_label_smoothing,
             simpo_gamma=f.simpo_gamma, chosen_lengths=nc, rejected_lengths=nr)
+        if f.pref_bco_weight > 0:
+            losses = mix_bco(losses, self._bco_losses(pc - rc, pr - rr, nc, nr, model.training), f.pref_bco_weight)
         loss = losses.mean()
         if f.pref_ftx > 0:  # SFT on the chosen replies (token-mean NLL), as in RPO / LLaMA-Factory's pref_ftx
             loss = loss + f.pref_ftx * (-(pc / nc.clamp(min=1))).mean()
@@ -238,6 +249,46 @@ class DPOTrainer(_StageTrainer):
                      "logps/chosen": pc, "logps/rejected": pr, "logits/chosen": lc, "logits/rejected": lr},
                     model.training)
         return (loss, {"chosen_rewards": chosen_rewards}) if return_outputs else loss
+
+
+    def _bco_losses(self, chosen_logratios, rejected_logratios, nc, nr, training: bool) -> torch.Tensor:
+        """BCO's per-pair term. Rewards are beta * log-ratios (per token for ipo, as its DPO loss compares).
+        The baseline moves with training batches only (LLaMA-Factory also moves it while evaluating), and
+        takes this batch's mean reward, averaged over processes, before it is used (as TRL's RunningMoments)."""
+        f = self.lmforge_config.finetuning
+        if f.pref_loss in LENGTH_AVERAGED_LOSSES:
+            chosen_logratios, rejected_logratios = chosen_logratios / nc.clamp(min=1), rejected_logratios / nr.clamp(min=1)
+        chosen, rejected = f.pref_beta * chosen_logratios, f.pref_beta * rejected_logratios
+        if training:
+            batch_mean = torch.cat((chosen, rejected)).detach().float().mean()
+            self.bco_baseline.update(float(self.accelerator.reduce(batch_mean, reduction="mean")),
+                                     self.accelerator.num_processes)
+        self._store({"bco/baseline": torch.tensor(self.bco_baseline.mean)}, training)
+        return bco_loss(chosen, rejected, self.bco_baseline.mean)
+
+
+    def _save_optimizer_and_scheduler(self, output_dir: str) -> None:
+        super()._save_optimizer_and_scheduler(output_dir)
+        if self.lmforge_config.finetuning.pref_bco_weight > 0 and self.args.should_save:
+            Path(output_dir, BCO_STATE).write_text(json.dumps(vars(self.bco_baseline)))
+
+    def _load_optimizer_and_scheduler(self, checkpoint: str | None) -> None:
+        super()._load_optimizer_and_scheduler(checkpoint)
+        saved = Path(checkpoint, BCO_STATE) if checkpoint else None
+        if saved is not None and saved.is_file():
+            vars(self.bco_baseline).update(json.loads(saved.read_text()))
+
+
+class RunningMean:
+    """Mean of all values seen so far, updated a batch at a time (BCO's reward baseline)."""
+
+    def __init__(self) -> None:
+        self.mean, self.count = 0.0, 0
+
+    def update(self, batch_mean: float, batch_count: int = 1) -> float:
+        self.count += batch_count
+        self.mean += (batch_mean - self.mean) * batch_count / self.count
+        return self.mean
 
 
 class KTOTrainer(DPOTrainer):

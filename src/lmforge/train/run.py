@@ -13,7 +13,7 @@ from lmforge.errors import ConfigError
 
 log = logging.getLogger("lmforge")
 
-IMPLEMENTED_STAGES = ("pt", "sft", "rm", "dpo", "kto")
+IMPLEMENTED_STAGES = ("pt", "sft", "rm", "dpo", "kto", "grpo")
 
 
 def setup_logging(rank_zero: bool = True) -> None:
@@ -55,6 +55,7 @@ def _stage_parts(stage: str):
     """stage -> (trainer class, collator class, model head). A stage is a loss and a batch shape."""
     from lmforge.train.collators import KTOCollator, PaddingCollator, PairwiseCollator
     from lmforge.train.preference import DPOTrainer, KTOTrainer, RewardTrainer
+    from lmforge.train.rl.grpo import GRPOTrainer, PromptCollator
     from lmforge.train.trainer import LmforgeTrainer
 
     return {
@@ -63,6 +64,7 @@ def _stage_parts(stage: str):
         "rm": (RewardTrainer, PairwiseCollator, "score"),
         "dpo": (DPOTrainer, PairwiseCollator, "lm"),
         "kto": (KTOTrainer, KTOCollator, "lm"),
+        "grpo": (GRPOTrainer, PromptCollator, "lm"),
     }[stage]
 
 
@@ -146,6 +148,7 @@ def run_training(cfg: Config) -> dict:
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model, load_tokenizer
     from lmforge.templates import get_template
+    from lmforge.train.callbacks import config_callbacks
     from lmforge.train.trainer import CONFIG_NAME, JsonlLogCallback, ProgressPostfixCallback
 
     t = cfg.training
@@ -162,7 +165,14 @@ def run_training(cfg: Config) -> dict:
                                 default_system=cfg.data.default_system)
         tokenizer.chat_template = template.chat_template()  # saved with every checkpoint and the final model
     media = _media_setup(cfg, tokenizer)
-    splits = load_datasets(cfg, tokenizer, template, stage, media.plugin if media else None)
+    if stage == "grpo":  # prompts with the row's columns for the reward functions
+        from lmforge.train.rl.data import load_prompt_splits
+        from lmforge.train.rl.rewards import load_reward_funcs
+
+        reward_funcs = load_reward_funcs(cfg.finetuning.reward_funcs)  # a bad one fails before the model loads
+        splits = load_prompt_splits(cfg, tokenizer, template, stage)
+    else:
+        splits = load_datasets(cfg, tokenizer, template, stage, media.plugin if media else None)
     trainer_cls, collator_cls, head = _stage_parts(stage)
     packed = _use_packing(cfg)
     if packed and media is not None:
@@ -171,6 +181,14 @@ def run_training(cfg: Config) -> dict:
                           "remove packing / neat_packing")
     if packed and stage in ("pt", "sft"):  # rm / dpo / kto keep their batches as they are, only without padding
         splits = _pack_splits(splits, cfg, tokenizer)
+    if t.deepspeed:
+        # ZeRO-3 partitions the weights as they load (deepspeed.zero.Init): DeepSpeed's process group must
+        # exist by then, or each rank sizes its batch for a world of one. Asking for the device sets up
+        # torch's; DeepSpeed's communication layer then joins it.
+        import deepspeed
+
+        _ = t.device
+        deepspeed.init_distributed()
     model = load_model(cfg, tokenizer, trainable=t.do_train, head=head, packed=packed)
     model = apply_finetuning(model, cfg, is_trainable=t.do_train)
     if cfg.model.offload_embedding:
@@ -179,6 +197,9 @@ def run_training(cfg: Config) -> dict:
         offload_input_embedding(model)
         log.info("offload_embedding: the input embedding table stays in CPU memory")
     extra = {"ref_model": _reference_model(cfg, tokenizer, packed)} if stage in ("dpo", "kto") else {}
+    if stage == "grpo":  # beta 0: no reference model at all
+        extra = {"template": template, "reward_funcs": reward_funcs,
+                 "ref_model": _reference_model(cfg, tokenizer) if cfg.finetuning.beta > 0 else None}
 
     if packed:
         from lmforge.train.collators import PackedCollator, PackedKTOCollator, PackedPairwiseCollator
@@ -202,6 +223,8 @@ def run_training(cfg: Config) -> dict:
         from lmforge.media.collate import save_image_processor_callback
 
         trainer.add_callback(save_image_processor_callback(media))
+    for callback in config_callbacks(cfg):  # early_stopping_steps, use_swanlab
+        trainer.add_callback(callback)
 
     # -- train -----------------------------------------------------------------------------------------------
     results: dict = {}
@@ -212,6 +235,10 @@ def run_training(cfg: Config) -> dict:
         trainer.save_model()
         if media is not None and trainer.is_world_process_zero():
             media.image_processor.save_pretrained(t.output_dir)  # the model folder loads as a whole VL model
+        if cfg.finetuning.pissa_convert and trainer.is_world_process_zero():
+            from lmforge.models.adapters import save_pissa_converted
+
+            save_pissa_converted(trainer.accelerator.unwrap_model(trainer.model), t.output_dir)
         trainer.save_state()
         trainer.log_metrics("train", train_result.metrics)
         trainer.save_metrics("train", train_result.metrics)

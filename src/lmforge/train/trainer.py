@@ -18,7 +18,16 @@ from transformers import Seq2SeqTrainer, TrainerCallback
 from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from lmforge.config import Config, save_config
-from lmforge.train.losses import IGNORE_INDEX, _normaliser, causal_lm_loss, chunked_linear_cross_entropy
+from lmforge.errors import ConfigError
+from lmforge.train.losses import (
+    IGNORE_INDEX,
+    _normaliser,
+    causal_lm_loss,
+    chunked_linear_cross_entropy,
+    packed_to_rows,
+    sequence_accuracy,
+    token_accuracy,
+)
 
 log = logging.getLogger(__name__)
 
@@ -27,6 +36,8 @@ CONFIG_NAME = "lmforge_config.yaml"
 
 class LmforgeTrainer(Seq2SeqTrainer):
     """Seq2SeqTrainer (for predict_with_generate) + lmforge's loss, LoRA+ groups and atomic checkpoints."""
+
+    ROUTER_AUX_LOSS = True  # pt / sft add a MoE model's router load-balancing loss (the stages' losses do not)
 
     def __init__(self, *args, lmforge_config: Config, head_loss: bool | None = None,
                  offload_activations: bool | dict = False, **kwargs):
@@ -41,7 +52,13 @@ class LmforgeTrainer(Seq2SeqTrainer):
         # our compute_loss normalises by the token count of the whole accumulated batch (num_items_in_batch)
         self.model_accepts_loss_kwargs = True
         self._tokens_since_log = 0
+        self._tokens_trained = 0  # since train() began, this process: include_effective_tokens_per_second
         self._last_log_time: float | None = None
+        self._accuracy = [0.0, 0]  # compute_accuracy: (sum of per-sequence accuracies, sequences) this evaluation
+        self._router_aux_coef = self._router_aux_coef_of(self.model)
+        self._aux_loss = None  # the last forward's unscaled router loss (MoE models in training)
+        if lmforge_config.model.upcast_lmhead_output:
+            upcast_lm_head_output(self.model)
         self._head_loss = head_loss
         self._head: tuple | None = None  # (decoder module, lm_head weight) once known
         self._head_checked = False
@@ -60,7 +77,9 @@ class LmforgeTrainer(Seq2SeqTrainer):
         from lmforge.models import kernels
 
         cfg, args = self.lmforge_config, self.args
-        if (args.bf16 or args.fp16) and cfg.finetuning.finetuning_type == "lora":
+        # DeepSpeed runs bf16 / fp16 as its own weight casts, not torch autocast: there the LoRA input's cast
+        # to the adapters' float32 is what makes the matmul's dtypes agree, so it stays
+        if (args.bf16 or args.fp16) and cfg.finetuning.finetuning_type == "lora" and not self.is_deepspeed_enabled:
             n = kernels.skip_lora_input_casts(self.model)
             log.info("LoRA: %d layers skip the exact float32 round trip of their input under autocast", n)
         if cfg.finetuning.finetuning_type == "lora" and kernels.LEAN_LORA:
@@ -75,17 +94,81 @@ class LmforgeTrainer(Seq2SeqTrainer):
         labels = inputs.pop("labels")
         if model.training:
             mask = inputs.get("attention_mask")
-            self._tokens_since_log += int(mask.sum()) if mask is not None else inputs["input_ids"].numel()
+            self._add_tokens(int(mask.sum()) if mask is not None else inputs["input_ids"].numel())
+        if model.training and self._router_aux_coef is not None:
+            inputs = {**inputs, "output_router_logits": True}
+        self._aux_loss = None
         loss = None
         if model.training and not return_outputs and self._loss_head(model) is not None:
             loss = self._head_fused_loss(model, inputs, labels, num_items_in_batch)
         if loss is None:
             outputs = model(**inputs, use_cache=False)
+            self._aux_loss = getattr(outputs, "aux_loss", None)
             loss = causal_lm_loss(outputs.logits, labels, num_items_in_batch=num_items_in_batch)
+            if not model.training and self.lmforge_config.finetuning.compute_accuracy:
+                self._add_accuracy(outputs.logits, labels, inputs.get("cu_seq_lens_q"))
         if num_items_in_batch is not None and self.args.average_tokens_across_devices:
             # num_items_in_batch counts every process's tokens; DDP averages gradients over processes
             loss = loss * self.accelerator.num_processes
+        if model.training and self._aux_loss is not None:
+            loss = loss + self._scaled_aux_loss(num_items_in_batch)
         return (loss, outputs) if return_outputs else loss
+
+    def _add_tokens(self, n: int) -> None:
+        self._tokens_since_log += n
+        self._tokens_trained += n
+
+    # -- MoE router loss ----------------------------------------------------------------------------------------
+    def _router_aux_coef_of(self, model) -> float | None:
+        """The router loss coefficient of a MoE model in training (moe_aux_loss_coef, else its config's
+        router_aux_loss_coef), as LLaMA-Factory turns output_router_logits on for trainable MoE models; None
+        for dense models. moe_aux_loss_coef on a model or stage without a router loss is an error."""
+        coef = self.lmforge_config.model.moe_aux_loss_coef
+        config = getattr(self.accelerator.unwrap_model(model), "config", None)
+        text = config.get_text_config() if hasattr(config, "get_text_config") else config
+        is_moe = hasattr(text, "output_router_logits")
+        if coef is not None and not is_moe:
+            raise ConfigError(f"moe_aux_loss_coef: {coef} but {getattr(text, 'model_type', 'this model')} has no "
+                              "router (not a mixture-of-experts model); remove moe_aux_loss_coef")
+        if coef is not None and not self.ROUTER_AUX_LOSS:
+            raise ConfigError(f"moe_aux_loss_coef: {coef} with stage={self.lmforge_config.finetuning.stage}; the "
+                              "router loss is added to the pt and sft losses only; remove moe_aux_loss_coef")
+        if not (is_moe and self.ROUTER_AUX_LOSS):
+            return None
+        return coef if coef is not None else getattr(text, "router_aux_loss_coef", None)
+
+    def _scaled_aux_loss(self, num_items_in_batch) -> torch.Tensor:
+        """coef * the router loss of this micro-batch. It is a per-micro-batch mean, so it is divided by the
+        accumulation steps where the Trainer does not divide the loss (num_items_in_batch given), and not
+        multiplied by the processes (DDP's gradient mean is the mean we want)."""
+        scale = self._router_aux_coef
+        if num_items_in_batch is not None:
+            scale = scale / getattr(self, "current_gradient_accumulation_steps", self.args.gradient_accumulation_steps)
+        return scale * self._aux_loss
+
+    # -- compute_accuracy -------------------------------------------------------------------------------------
+    def _add_accuracy(self, logits, labels, cu_seq_lens) -> None:
+        with torch.no_grad():
+            correct, mask = token_accuracy(logits, labels)
+            if cu_seq_lens is not None:  # a padding-free row: one accuracy per packed sequence
+                correct, mask = packed_to_rows(correct, cu_seq_lens), packed_to_rows(mask, cu_seq_lens)
+            per_sequence = sequence_accuracy(correct, mask)
+            self._accuracy[0] += float(per_sequence.sum())
+            self._accuracy[1] += per_sequence.numel()
+
+    def evaluation_loop(self, dataloader, description, prediction_loss_only=None, ignore_keys=None,
+                        metric_key_prefix="eval"):
+        """+ <prefix>_accuracy with compute_accuracy: the mean over evaluated sequences of each one's token
+        accuracy (argmax == label over its loss tokens), as LLaMA-Factory's ComputeAccuracy reports it."""
+        self._accuracy = [0.0, 0]
+        output = super().evaluation_loop(dataloader, description, prediction_loss_only, ignore_keys,
+                                         metric_key_prefix)
+        if self.lmforge_config.finetuning.compute_accuracy:
+            totals = torch.tensor(self._accuracy, dtype=torch.float64, device=self.args.device)
+            total, count = self.accelerator.reduce(totals, reduction="sum").tolist()
+            if count > 0:
+                output.metrics[f"{metric_key_prefix}_accuracy"] = round(total / count, 6)
+        return output
 
     def compute_loss_context_manager(self):
         """Trainer's context around compute_loss (not backward): + activation offload when it is on. Every
@@ -154,6 +237,7 @@ class LmforgeTrainer(Seq2SeqTrainer):
             outputs = model(**inputs, use_cache=False, logits_to_keep=1)
         finally:
             handle.remove()
+        self._aux_loss = getattr(outputs, "aux_loss", None)
         hidden = captured[-1]
         if not self._head_checked:
             self._head_checked = True
@@ -190,11 +274,28 @@ class LmforgeTrainer(Seq2SeqTrainer):
     def log(self, logs: dict[str, float], start_time: float | None = None) -> None:
         if "loss" in logs:
             now = time.perf_counter()
+            tokens = self._tokens_since_log * self.accelerator.num_processes
             if self._last_log_time is not None and now > self._last_log_time:
-                tokens = self._tokens_since_log * self.accelerator.num_processes
                 logs["tokens_per_second"] = round(tokens / (now - self._last_log_time), 2)
+            if self.args.include_num_input_tokens_seen in ("no", False):
+                # the Trainer leaves it at 0 then; our count (non-padding tokens) feeds trainer_log.jsonl's
+                # total_tokens / throughput and is saved with the checkpoint's trainer state
+                self.state.num_input_tokens_seen += tokens
             self._last_log_time, self._tokens_since_log = now, 0
         super().log(logs, start_time)
+
+    def train(self, *args, **kwargs):
+        """+ effective_tokens_per_sec in the train metrics with include_effective_tokens_per_second:
+        non-padding tokens trained per second per device, LLaMA-Factory's figure (counted on the batches
+        actually trained, not estimated from the dataset and the epochs)."""
+        self._tokens_trained = 0
+        result = super().train(*args, **kwargs)
+        if self.lmforge_config.finetuning.include_effective_tokens_per_second:
+            tokens = torch.tensor(self._tokens_trained, dtype=torch.float64, device=self.args.device)
+            total = float(self.accelerator.reduce(tokens, reduction="sum"))
+            runtime = max(result.metrics.get("train_runtime", 0.0), 1e-9)
+            result.metrics["effective_tokens_per_sec"] = round(total / runtime / self.accelerator.num_processes, 2)
+        return result
 
     # -- saving ----------------------------------------------------------------------------------------------
     def _save(self, output_dir: str | None = None, state_dict=None) -> None:
@@ -230,6 +331,16 @@ class LmforgeTrainer(Seq2SeqTrainer):
         self.accelerator.wait_for_everyone()
 
 
+def upcast_lm_head_output(model: torch.nn.Module) -> None:
+    """upcast_lmhead_output: the output layer returns float32 logits (its product is still computed in the
+    model's dtype, as LLaMA-Factory's hook does): everything after the head (softmax, losses, metrics) sees
+    float32. The fused head + cross-entropy path never materialises the logits and computes in float32."""
+    head = model.get_output_embeddings()
+    if head is None:
+        raise ConfigError("upcast_lmhead_output: true but this model has no output layer (lm_head); remove it")
+    head.register_forward_hook(lambda module, args, output: output.float())
+
+
 def _same_logits(logits: torch.Tensor, hidden: torch.Tensor, weight: torch.Tensor) -> bool:
     """Is logits == hidden @ weight.T, up to the rounding of the model's dtype?"""
     with torch.no_grad():
@@ -260,27 +371,49 @@ def _rotate_checkpoints(run_dir: Path, limit: int | None, keep: str | None) -> N
 
 
 class JsonlLogCallback(TrainerCallback):
-    """Appends every log entry (with step, elapsed and ETA) to output_dir/trainer_log.jsonl."""
+    """Appends every log entry to output_dir/trainer_log.jsonl: LLaMA-Factory's keys (current_steps,
+    total_steps, loss, eval_loss, lr, epoch, percentage, elapsed_time, remaining_time, throughput,
+    total_tokens, ...; read by its board and by users' tools), then lmforge's (step, every logged value,
+    elapsed_s, remaining_s)."""
 
     def __init__(self, output_dir: str):
         self.path = Path(output_dir) / "trainer_log.jsonl"
         self.start = time.time()
+        self.first_step = 0
+        self.first_tokens = 0
 
     def on_train_begin(self, args, state, control, **kwargs):
         self.start = time.time()
         self.first_step = state.global_step
+        self.first_tokens = state.num_input_tokens_seen  # > 0 after a resume
 
     def on_log(self, args, state, control, logs=None, **kwargs):
         if not state.is_world_process_zero or not logs:
             return
         elapsed = time.time() - self.start
-        done = max(state.global_step - getattr(self, "first_step", 0), 1)
-        remaining = (state.max_steps - state.global_step) * elapsed / done
-        entry: dict[str, Any] = {"step": state.global_step, "total_steps": state.max_steps, **logs,
-                                 "elapsed_s": round(elapsed, 2), "remaining_s": round(max(remaining, 0.0), 2)}
+        done = max(state.global_step - self.first_step, 1)
+        remaining = max((state.max_steps - state.global_step) * elapsed / done, 0.0)
+        entry: dict[str, Any] = {**self._llamafactory_keys(state, logs, elapsed, remaining),
+                                 "step": state.global_step, "total_steps": state.max_steps, **logs,
+                                 "elapsed_s": round(elapsed, 2), "remaining_s": round(remaining, 2)}
         self.path.parent.mkdir(parents=True, exist_ok=True)
         with self.path.open("a", encoding="utf-8") as fh:
             fh.write(json.dumps(entry, ensure_ascii=False) + "\n")
+
+    def _llamafactory_keys(self, state, logs, elapsed: float, remaining: float) -> dict[str, Any]:
+        from datetime import timedelta
+
+        entry = {"current_steps": state.global_step, "total_steps": state.max_steps, "loss": logs.get("loss"),
+                 "eval_loss": logs.get("eval_loss"), "predict_loss": logs.get("predict_loss"),
+                 "reward": logs.get("reward"), "accuracy": logs.get("rewards/accuracies"),
+                 "lr": logs.get("learning_rate"), "epoch": logs.get("epoch"),
+                 "percentage": round(state.global_step / state.max_steps * 100, 2) if state.max_steps else 100,
+                 "elapsed_time": str(timedelta(seconds=int(elapsed))),
+                 "remaining_time": str(timedelta(seconds=int(remaining)))}
+        if state.num_input_tokens_seen:  # non-padding tokens trained (LmforgeTrainer.log counts them)
+            entry["throughput"] = round((state.num_input_tokens_seen - self.first_tokens) / max(elapsed, 1e-9), 2)
+            entry["total_tokens"] = state.num_input_tokens_seen
+        return {k: v for k, v in entry.items() if v is not None}
 
 
 class ProgressPostfixCallback(TrainerCallback):

@@ -157,6 +157,55 @@ class GLM45(GLM):
         out.reply(("" if self.empty_think_in_prompt(ctx) else think) + body + stop)
 
 
+class GLM47(GLM45):
+    """GLM-4.7: GLM-4.5 without the newlines after role tokens; a reply opens with `<think>{reasoning}</think>`
+    (after the last user message, when it has reasoning) or just `</think>`; no `/nothink`; the generation
+    prompt is `<think>` (thinking on or unset) or `</think>` (off). A reply without reasoning after the
+    thinking-on prompt is rendered as generated (`<think></think>{answer}`; the official history text has no
+    `<think>`)."""
+
+    def render_start(self, out: _Out, ctx: Ctx) -> None:
+        out.prompt(self.prefix)
+        if ctx.tools:
+            out.prompt("<|system|>\n" + self.tool_format.tools_text(ctx.tools))
+        if ctx.system is not None:
+            out.prompt("<|system|>" + ctx.system)
+
+    def render_user(self, out: _Out, ctx: Ctx, i: int) -> None:
+        self.role_token(out, ctx, i, "<|user|>")
+        out.prompt(ctx.messages[i].content)
+
+    def render_tool(self, out: _Out, ctx: Ctx, i: int) -> None:
+        if ctx.prev_role(i) != "tool":
+            self.role_token(out, ctx, i, "<|observation|>")
+        out.prompt(f"<tool_response>{ctx.messages[i].content}</tool_response>")
+
+    def parts(self, message: Message, recent: bool) -> tuple[str, str]:
+        reasoning, content = message.reasoning, message.content
+        if reasoning is None:
+            found, content = split_think(content, self.thinking)
+            reasoning = found or ""
+        think = f"<think>{reasoning.strip()}</think>" if recent and reasoning else "</think>"
+        body = content.strip()
+        if message.tool_calls:
+            body += self.tool_format.calls_text(message.tool_calls, [])
+        return think, body
+
+    def render_generation_prompt(self, out: _Out, ctx: Ctx) -> None:
+        out.prompt(self.assistant + ("<think>" if ctx.thinking else "</think>"))
+
+    def render_final_reply(self, out: _Out, ctx: Ctx, message: Message) -> None:
+        think, body = self.parts(message, True)
+        stop = "<|observation|>" if message.tool_calls else "<|user|>"
+        if ctx.thinking:
+            completion = think.removeprefix("<think>") if think != "</think>" else think
+        else:
+            completion = (
+                "" if think == "</think>" else think
+            )  # reasoning with thinking off: the official text
+        out.reply(completion + body + stop)
+
+
 _GLM = dict(
     assistant="<|assistant|>",
     stop_words=["<|user|>", "<|observation|>"],
@@ -207,6 +256,26 @@ register(
         thinking=Thinking(),
         tool_format=get_tool_format("glm4_moe"),
         official="glm4.5.jinja",
+        **_GLM,
+    )
+)
+register(
+    GLM47(
+        "glm4_7",
+        prefix="[gMASK]<sop>",
+        special_tokens=(
+            "[gMASK]",
+            "<sop>",
+            "<|system|>",
+            "<|user|>",
+            "<|assistant|>",
+            "<|observation|>",
+            "<think>",
+            "</think>",
+        ),
+        thinking=Thinking(),
+        tool_format=get_tool_format("glm4_7"),
+        official="glm4.7.jinja",
         **_GLM,
     )
 )

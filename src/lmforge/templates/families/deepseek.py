@@ -69,3 +69,26 @@ register(
         **_V3,
     )
 )
+
+
+# DeepSeek-Coder instruct (1.3b/6.7b/33b, 7b-v1.5): `### Instruction:` / `### Response:` blocks after the
+# system prompt (written as is, no separator); a default system prompt; each reply ends `\n<|EOT|>\n`.
+DEEPSEEK_CODER_SYSTEM = (
+    "You are an AI programming assistant, utilizing the Deepseek Coder model, developed by Deepseek Company, and "
+    "you only answer questions related to computer science. For politically sensitive questions, security and "
+    "privacy issues, and other non-computer science questions, you will refuse to answer\n"
+)
+register(
+    Template(
+        "deepseekcoder",
+        prefix="{bos}",
+        user="### Instruction:\n{content}\n",
+        assistant="### Response:\n",
+        end_of_turn="\n<|EOT|>",
+        separator="\n",
+        default_system=DEEPSEEK_CODER_SYSTEM,
+        stop_words=["<|EOT|>"],
+        special_tokens=("<|EOT|>",),
+        official="deepseek-coder.jinja",
+    )
+)

@@ -1,5 +1,9 @@
-"""Llama 2 chat (`llama2`), Llama 3.x instruct (`llama3`, rendered as the Llama 3.1 template) and Llama 4
-instruct (`llama4`).
+"""Llama 2 chat (`llama2`), Llama 3 instruct (`llama3`: Meta-Llama-3-8B/70B-Instruct, the 3.0 template),
+Llama 3.1 / 3.2 / 3.3 instruct (`llama3_1`: the 3.1 template) and Llama 4 instruct (`llama4`).
+
+Llama 3's official template (3.0) writes each message as a header and its stripped text, the system prompt
+only when there is one, no dates and no tool format. LLaMA-Factory's `llama3` is that layout, so `llama3` is
+3.0; the 3.1 layout below has its own name, `llama3_1`.
 
 Llama 3.1's official template, mirrored here: a system turn is always present (it carries the knowledge
 cutoff and the fixed date "26 Jul 2024"); with tools it starts with "Environment: ipython" and the tool
@@ -19,6 +23,30 @@ HEADER = "<|start_header_id|>{role}<|end_header_id|>\n\n"
 
 
 class Llama3(Template):
+    """Llama 3.0: a system block only when there is a system prompt; every message stripped."""
+
+    def render_start(self, out: _Out, ctx: Ctx) -> None:
+        out.prompt(self.prefix)
+        if ctx.system is not None:
+            out.prompt(HEADER.format(role="system") + ctx.system.strip() + self.end_of_turn)
+
+
+register(
+    Llama3(
+        "llama3",
+        prefix="{bos}",
+        user=HEADER.format(role="user") + "{content}<|eot_id|>",
+        assistant=HEADER.format(role="assistant"),
+        end_of_turn="<|eot_id|>",
+        stop_words=["<|eot_id|>"],
+        special_tokens=("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
+        trim=("user", "assistant"),
+        official="llama3.jinja",
+    )
+)
+
+
+class Llama31(Template):
     def validate(self, conv: Conversation) -> None:
         super().validate(conv)
         if conv.tools is not None and (not conv.messages or conv.messages[0].role != "user"):
@@ -45,8 +73,8 @@ class Llama3(Template):
 
 
 register(
-    Llama3(
-        "llama3",
+    Llama31(
+        "llama3_1",
         prefix="{bos}",
         assistant=HEADER.format(role="assistant"),
         end_of_turn="<|eot_id|>",
@@ -62,7 +90,7 @@ register(
 L4_HEADER = "<|header_start|>{role}<|header_end|>\n\n"
 
 
-class Llama4(Llama3):
+class Llama4(Llama31):
     """Llama 4: Llama 3.1's tool placement with other header tokens and `<|eot|>`. A system turn only when the
     conversation has a system prompt (no dates); only the system prompt and the first user message of a
     conversation with tools are stripped; a tool-call message is `<|python_start|>{text}<|python_end|>`

@@ -21,3 +21,21 @@ register(
         official="openchat-3.5.jinja",
     )
 )
+
+
+# OpenChat 3.6 (openchat-3.6-8b-20240522, on Llama 3): Llama 3 headers with OpenChat's role names, every
+# message stripped, a system block only when there is a system prompt.
+register(
+    Template(
+        "openchat-3.6",
+        prefix="{bos}",
+        system="<|start_header_id|>System<|end_header_id|>\n\n{content}<|eot_id|>",
+        user="<|start_header_id|>GPT4 Correct User<|end_header_id|>\n\n{content}<|eot_id|>",
+        assistant="<|start_header_id|>GPT4 Correct Assistant<|end_header_id|>\n\n",
+        end_of_turn="<|eot_id|>",
+        stop_words=["<|eot_id|>"],
+        special_tokens=("<|start_header_id|>", "<|end_header_id|>", "<|eot_id|>"),
+        trim=("system", "user", "assistant"),
+        official="openchat-3.6.jinja",
+    )
+)

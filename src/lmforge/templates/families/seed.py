@@ -62,3 +62,35 @@ register(
         official="seed-oss.jinja",
     )
 )
+
+
+# Seed-Coder instruct (Seed-Coder-8B-Instruct): `{bos}{role}\n{content}{eos}` per message (stripped), a default
+# system prompt, generation prompt `{bos}assistant\n`. No tools, no reasoning (Seed-Coder-8B-Reasoning's
+# template differs).
+SEED_CODER_SYSTEM = (
+    "You are an AI programming assistant, utilizing the Seed-Coder model, developed by ByteDance Seed, and you "
+    "only answer questions related to computer science. For politically sensitive questions, security and "
+    "privacy issues, and other non-computer science questions, you will refuse to answer.\n\n"
+)
+
+
+class SeedCoder(Template):
+    def render_start(self, out: _Out, ctx: Ctx) -> None:
+        if ctx.system is not None:  # the official default is written as is, any other system prompt stripped
+            system = ctx.system if ctx.system == SEED_CODER_SYSTEM else ctx.system.strip()
+            out.prompt(self.system.replace("{content}", system))
+
+
+register(
+    SeedCoder(
+        "seed_coder",
+        system="{bos}system\n{content}{eos}",
+        user="{bos}user\n{content}{eos}",
+        assistant="{bos}assistant\n",
+        end_of_turn="{eos}",
+        default_system=SEED_CODER_SYSTEM,
+        stop_words=["{eos}"],
+        trim=("user", "assistant"),
+        official="seed-coder.jinja",
+    )
+)

@@ -13,11 +13,16 @@ register_unavailable(
 )
 
 register_unavailable(
-    "gpt_oss",
-    "gpt-oss's harmony template (openai/gpt-oss-20b, -120b) is not implemented yet: it writes today's date "
-    "into the system message, renders reasoning as a separate analysis message kept only in the final turn, "
-    "ends the final reply with <|return|> but earlier ones with <|end|> (which also ends analysis messages, so "
-    "it cannot be a stop word), and lists tools as TypeScript namespaces. LLaMA-Factory's `gpt_oss` renders "
-    "none of that. Leaving `template` unset does not help for reasoning or multi-turn data (the jinja path "
-    "cannot cut harmony replies); train gpt-oss with LLaMA-Factory or plain TRL until it is supported.",
+    "solar",
+    "SOLAR-10.7B-Instruct's official chat template ('### User:\\n...\\n\\n### Assistant:\\n...') writes no token after "
+    "a reply, so a model trained on it never learns to stop (LLaMA-Factory's `solar` appends an eos the official "
+    "template does not have). Leave `template` unset to train on the tokenizer's own template as it is.",
+)
+
+register_unavailable(
+    "yuan",
+    "Yuan 2.0's official chat template joins messages with '<n>' and ends only the last one with the sep token, "
+    "with no generation prompt and no end-of-turn token in the history, while LLaMA-Factory's `yuan` writes "
+    "'<sep>' after user messages and '<eod>\\n' after replies; the two cannot both hold, and the official one never "
+    "teaches the model to stop. Leave `template` unset to train on the tokenizer's own template as it is.",
 )
