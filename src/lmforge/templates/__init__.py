@@ -5,6 +5,22 @@ template = get_template("qwen3", tokenizer)          # or get_template(None, tok
 segments = template.render(conversation)              # "".join(s.text ...) == apply_chat_template(...)
 """
 
-from lmforge.templates.core import Segment, Template, Thinking, get_template, list_templates, register
+from lmforge.templates.core import (
+    Segment,
+    Template,
+    Thinking,
+    get_template,
+    list_templates,
+    register,
+    saved_chat_template,
+)
 
-__all__ = ["Segment", "Template", "Thinking", "get_template", "list_templates", "register"]
+__all__ = [
+    "Segment",
+    "Template",
+    "Thinking",
+    "get_template",
+    "list_templates",
+    "register",
+    "saved_chat_template",
+]

@@ -24,6 +24,7 @@ from __future__ import annotations
 import dataclasses
 import datetime
 import json
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -237,6 +238,10 @@ class Template:
         changes["stop_words"] = list(dict.fromkeys(resolve(w) for w in self.stop_words if resolve(w)))
         if tool_format is not None:
             changes["tool_format"] = get_tool_format(tool_format)
+            if self.tool_format is None and self.tool == "{content}":
+                # the family has no tool role: a result renders as a user turn (LLaMA-Factory's observation
+                # default), so it carries a role marker and an end of turn instead of running into the text
+                changes["tool"] = changes["user"]
         return dataclasses.replace(self, bos=bos, eos=eos, **changes)
 
     def validate(self, conv: Conversation) -> None:
@@ -294,8 +299,8 @@ class Template:
         content = self.text(m.content, "assistant")
         if not m.tool_calls:
             return fill(self.reply, content)
-        calls = self.tool_format.calls_text(m.tool_calls, call_ids(ctx.messages)[i])
-        return content + "\n" + calls if content else calls
+        ids = self.tool_format.ids(ctx.messages) or call_ids(ctx.messages)
+        return self.tool_format.reply(content, self.tool_format.calls_text(m.tool_calls, ids[i]))
 
     def render_tool(self, out: _Out, ctx: Ctx, i: int) -> None:
         out.prompt(fill(self.tool, ctx.messages[i].content))
@@ -438,6 +443,44 @@ def registered_template(name: str) -> Template:
     return _REGISTRY[name]
 
 
+# The chat template saved with a checkpoint is official jinja (or generated from the formats); it cannot say that
+# training used a tool format of another family (phi + `tool_format: qwen`). That choice is appended as a jinja
+# comment, which renders nothing and travels wherever the chat template goes (checkpoints, adapters, exports):
+# get_template(None, ...) reads it back, so chat / api / webchat with `template` unset render and parse tools
+# as training did.
+_SAVED = re.compile(r"\{# lmforge: (\{[^#]*\}) #\}$")
+
+
+def saved_chat_template(template: Template) -> str:
+    """template.chat_template(), with the template and tool format training used appended as a jinja comment
+    where the chat template alone does not imply them (a tool format other than the template's own)."""
+    source = template.chat_template()
+    fmt = template.tool_format.name if template.tool_format is not None else None
+    if template.name == "jinja":
+        from lmforge.templates.jinja import sniff_tool_format
+
+        own, choice = sniff_tool_format(source), {"template": None, "tool_format": fmt}
+    else:
+        registered = _REGISTRY.get(template.name)
+        own = registered.tool_format.name if registered and registered.tool_format else None
+        choice = {"template": template.name, "tool_format": fmt, "default_system": template.default_system}
+    if fmt is None or fmt == own:
+        return source
+    return _SAVED.sub("", source) + "{# lmforge: " + json.dumps(choice, ensure_ascii=False) + " #}"
+
+
+def saved_choice(source: Any) -> dict[str, Any] | None:
+    """What saved_chat_template appended to a chat template, if anything."""
+    match = _SAVED.search(source) if isinstance(source, str) else None
+    if match is None:
+        return None
+    try:
+        choice = json.loads(match.group(1))
+    except json.JSONDecodeError:
+        return None
+    return choice if isinstance(choice, dict) else None
+
+
 def get_template(
     name: str | None, tokenizer: Any, tool_format: str | None = None, default_system: str | None = None
 ) -> Template:
@@ -446,10 +489,20 @@ def get_template(
     `default_system` (the config key) is the system prompt of conversations that have none; it replaces the
     template's own default (and is written into `chat_template()`). A conversation's system prompt, even an
     empty one, always wins."""
+    _load_families()
+    saved = saved_choice(tokenizer.chat_template) if name is None else None
+    if saved is not None and saved.get("template") in _REGISTRY:
+        return get_template(
+            saved["template"],
+            tokenizer,
+            tool_format=tool_format or saved.get("tool_format"),
+            default_system=default_system if default_system is not None else saved.get("default_system"),
+        )
     if name is None:
         from lmforge.templates.jinja import JinjaTemplate
 
-        template: Template = JinjaTemplate.from_tokenizer(tokenizer, tool_format=tool_format)
+        fmt = tool_format or (saved or {}).get("tool_format")
+        template: Template = JinjaTemplate.from_tokenizer(tokenizer, tool_format=fmt)
     else:
         _load_families()
         if name in _UNAVAILABLE:

@@ -37,6 +37,8 @@ class ToolFormat:
     name = ""
     parallel_calls = True  # more than one call in one assistant message
     text_with_calls = True  # text and calls in one assistant message
+    # special tokens the parser needs in the decoded reply (decoding skips special tokens otherwise)
+    markers: tuple[str, ...] = ()
 
     def tools_text(self, tools: list[dict[str, Any]]) -> str:
         raise NotImplementedError
@@ -46,6 +48,14 @@ class ToolFormat:
 
     def parse(self, text: str) -> tuple[str, list[ToolCall]]:
         raise NotImplementedError
+
+    def reply(self, content: str, calls_text: str) -> str:
+        """A reply's text and its calls as one string, where a template has no layout of its own for them."""
+        return content + "\n" + calls_text if content else calls_text
+
+    def ids(self, messages: list[Message]) -> dict[int, list[str]] | None:
+        """The call ids this format writes, per message index (None: the template's 9-character ids)."""
+        return None
 
     def check_calls(self, template: str, index: int, message: Message) -> None:
         if not self.parallel_calls and len(message.tool_calls) > 1:
@@ -108,6 +118,7 @@ class Llama3(ToolFormat):
     """Llama 3.1 JSON tool calling: one {"name", "parameters"} object per message, tools in the first user turn."""
 
     name = "llama3"
+    markers = ("<|python_tag|>",)
     parallel_calls = False
     text_with_calls = False
 
@@ -137,9 +148,13 @@ class Llama4Tools(Llama3):
     between <|python_start|> and <|python_end|>. Parallel calls and text beside calls are allowed."""
 
     name = "llama4"
+    markers = ("<|python_start|>", "<|python_end|>")
     parallel_calls = True
     text_with_calls = True
     _CALLS = re.compile(r"\s*<\|python_start\|>(.*?)<\|python_end\|>(.*)", re.DOTALL)
+
+    def reply(self, content, calls_text):
+        return "<|python_start|>" + content + "<|python_end|>" + calls_text
 
     def parse(self, text):
         match = self._CALLS.fullmatch(text)
@@ -164,6 +179,7 @@ class Mistral(ToolFormat):
     """Mistral v3 tokenizer: [AVAILABLE_TOOLS] before the last user message, [TOOL_CALLS] with 9-char ids."""
 
     name = "mistral"
+    markers = ("[TOOL_CALLS]",)
     text_with_calls = False
     gap = " "  # after [AVAILABLE_TOOLS] and [TOOL_CALLS]
 
@@ -213,6 +229,7 @@ class GLM4(ToolFormat):
     """GLM-4: tools under "# 可用工具" in the system turn; a call is `<|assistant|>{name}\\n{json args}`."""
 
     name = "glm4"
+    markers = ("<|assistant|>",)
     _CALL = re.compile(r"([^\n{}]+)\n(\{.*\})\s*", re.DOTALL)
 
     def tools_text(self, tools):
@@ -226,6 +243,9 @@ class GLM4(ToolFormat):
 
     def calls_text(self, calls, ids):
         return "<|assistant|>".join(f"{c.name}\n{tojson(c.arguments)}" for c in calls)
+
+    def reply(self, content, calls_text):
+        return content + "<|assistant|>" + calls_text if content else calls_text  # each call is its own turn
 
     def parse(self, text):
         content, calls = [], []
@@ -364,6 +384,7 @@ class Ministral3(ToolFormat):
     `[TOOL_CALLS]{name}[ARGS]{arguments JSON}` right after the reply's text; results carry no ids."""
 
     name = "ministral3"
+    markers = ("[TOOL_CALLS]", "[ARGS]")
     _CALL = re.compile(r"\[TOOL_CALLS\]([^\[]+)\[ARGS\]")
 
     def tools_text(self, tools):
@@ -474,6 +495,13 @@ class KimiK2(ToolFormat):
     n counting the calls of the conversation (the ids Kimi writes and results refer to)."""
 
     name = "kimi_k2"
+    markers = (
+        "<|tool_calls_section_begin|>",
+        "<|tool_calls_section_end|>",
+        "<|tool_call_begin|>",
+        "<|tool_call_argument_begin|>",
+        "<|tool_call_end|>",
+    )
     _CALL = re.compile(
         r"<\|tool_call_begin\|>\s*(?:functions\.)?([^:<]+)(?::\d+)?\s*<\|tool_call_argument_begin\|>(.*?)<\|tool_call_end\|>",
         re.DOTALL,
@@ -482,6 +510,17 @@ class KimiK2(ToolFormat):
 
     def tools_text(self, tools):
         return json.dumps(tools, ensure_ascii=False, separators=(",", ":"))
+
+    def ids(self, messages):
+        """`functions.{name}:{n}`, n counting the conversation's calls: the parser reads the name from the id."""
+        ids, n = {}, 0
+        for i, m in enumerate(messages):
+            ids[i] = [f"functions.{c.name}:{n + k}" for k, c in enumerate(m.tool_calls)]
+            n += len(m.tool_calls)
+        return ids
+
+    def reply(self, content, calls_text):
+        return content + calls_text
 
     def calls_text(self, calls, ids):
         body = "".join(
@@ -601,6 +640,120 @@ class SeedOSS(ToolFormat):
         return (content.strip() if calls else text), calls
 
 
+class Default(ToolFormat):
+    """LLaMA-Factory's own format (`tool_format: default`): the tools as a bulleted list of names, descriptions
+    and arguments; each call `Action: {name}\nAction Input: {arguments JSON}`, calls joined by a newline. Text
+    may precede the calls."""
+
+    name = "default"
+    _ACTION = re.compile(r"Action:[ \t]*([\w.\-]+)\s*Action Input:\s*")
+
+    def tools_text(self, tools):
+        listed, names = "", []
+        for tool in tools:
+            fn = tool.get("function", tool) if tool.get("type") == "function" else tool
+            params = fn.get("parameters") or {}
+            args = ""
+            for key, spec in (params.get("properties") or {}).items():
+                required = ", required" if key in params.get("required", []) else ""
+                enum = f", should be one of [{', '.join(map(str, spec['enum']))}]" if spec.get("enum") else ""
+                items = (
+                    f", where each item should be {spec['items'].get('type', '')}"
+                    if spec.get("items")
+                    else ""
+                )
+                args += f"  - {key} ({spec.get('type', '')}{required}): {spec.get('description', '')}{enum}{items}\n"
+            listed += f"> Tool Name: {fn['name']}\nTool Description: {fn.get('description', '')}\nTool Args:\n{args}\n"
+            names.append(fn["name"])
+        return (
+            f"You have access to the following tools:\n{listed}Use the following format if using a tool:\n```\n"
+            f"Action: tool name (one of [{', '.join(names)}])\nAction Input: the input to the tool, in a JSON "
+            'format representing the kwargs (e.g. ```{"input": "hello world", "num_beams": 5}```)\n```\n'
+        )
+
+    def calls_text(self, calls, ids):
+        return "\n".join(f"Action: {c.name}\nAction Input: {tojson(c.arguments)}" for c in calls)
+
+    def parse(self, text):
+        match = self._ACTION.search(text)
+        if match is None:
+            return text, []
+        head, rest = text[: match.start()], text[match.start() :]
+        calls, decoder = [], json.JSONDecoder()
+        while rest:
+            match = self._ACTION.match(rest)
+            if match is None:  # something after a call that is not another call
+                return text, []
+            try:
+                args, end = decoder.raw_decode(rest, match.end())
+            except json.JSONDecodeError:
+                return text, []
+            call = _call({"name": match.group(1), "arguments": args})
+            if call is None:
+                return text, []
+            calls.append(call)
+            rest = rest[end:].lstrip()
+        return head.strip(), calls
+
+
+class LFM2Tools(ToolFormat):
+    """Liquid LFM2 / LFM2.5: the tool list as one JSON list (as the official template writes it) between `<|tool_list_start|>` and
+    `<|tool_list_end|>`; the calls of a reply as one Python list of calls with keyword arguments,
+    `<|tool_call_start|>[name(key="value", n=1), ...]<|tool_call_end|>`. Values are written as JSON (a JSON
+    string is a valid Python string; true / false / null are read back as JSON's)."""
+
+    name = "lfm2"
+    markers = ("<|tool_call_start|>", "<|tool_call_end|>")
+    _CALLS = re.compile(r"<\|tool_call_start\|>(.*?)<\|tool_call_end\|>", re.DOTALL)
+
+    def tools_text(self, tools):
+        return "List of tools: <|tool_list_start|>" + tojson(tools) + "<|tool_list_end|>"
+
+    def calls_text(self, calls, ids):
+        def one(c: ToolCall) -> str:
+            return f"{c.name}(" + ", ".join(f"{k}={tojson(v)}" for k, v in c.arguments.items()) + ")"
+
+        return "<|tool_call_start|>[" + ", ".join(one(c) for c in calls) + "]<|tool_call_end|>"
+
+    def parse(self, text):
+        import ast
+
+        match = self._CALLS.search(text)
+        if match is None:
+            return text, []
+        try:
+            tree = ast.parse(match.group(1).strip(), mode="eval").body
+            nodes = tree.elts if isinstance(tree, ast.List) else [tree]
+            calls = [self._call(node) for node in nodes]
+        except (SyntaxError, ValueError):
+            return text, []
+        content = (text[: match.start()] + text[match.end() :]).strip()
+        return (content, calls) if calls else (text, [])
+
+    def _call(self, node) -> ToolCall:
+        import ast
+
+        if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Name) or node.args:
+            raise ValueError("not a call with keyword arguments")
+        return ToolCall(node.func.id, {k.arg: _py_value(k.value) for k in node.keywords})
+
+
+_JSON_NAMES = {"true": True, "false": False, "null": None, "True": True, "False": False, "None": None}
+
+
+def _py_value(node) -> Any:
+    """A Python / JSON literal's AST node -> its value (true, false and null read as JSON's)."""
+    import ast
+
+    if isinstance(node, ast.Name) and node.id in _JSON_NAMES:
+        return _JSON_NAMES[node.id]
+    if isinstance(node, ast.List | ast.Tuple):
+        return [_py_value(e) for e in node.elts]
+    if isinstance(node, ast.Dict):
+        return {_py_value(k): _py_value(v) for k, v in zip(node.keys, node.values, strict=True)}
+    return ast.literal_eval(node)  # constants, negative numbers; raises ValueError for anything else
+
+
 TOOL_FORMATS: dict[str, ToolFormat] = {
     f.name: f
     for f in (
@@ -618,6 +771,8 @@ TOOL_FORMATS: dict[str, ToolFormat] = {
         MiniMaxM2(),
         KimiK2(),
         Granite4(),
+        Default(),
+        LFM2Tools(),
     )
 }
 

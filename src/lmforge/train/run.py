@@ -5,11 +5,14 @@ from __future__ import annotations
 import json
 import logging
 import math
+import os
 import shutil
+import tempfile
 from pathlib import Path
 
 from lmforge.config import Config, save_config
 from lmforge.errors import ConfigError
+from lmforge.train.checkpoints import checkpoints_by_step
 
 log = logging.getLogger("lmforge")
 
@@ -30,12 +33,29 @@ def setup_logging(rank_zero: bool = True) -> None:
     datasets.utils.logging.set_verbosity_warning()
 
 
+def check_output_dir(output_dir: str) -> None:
+    """output_dir must be a folder lmforge can write to: made when missing, and a file created and removed in
+    it (permission bits do not stop root, a read-only mount does; only a real write tells)."""
+    out = Path(output_dir)
+    if out.exists() and not out.is_dir():
+        raise ConfigError(f"output_dir: '{out}' is a file, not a folder; choose another output_dir")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(prefix=".lmforge-write-test-", dir=out)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as e:
+        reason = e.strerror or str(e)
+        raise ConfigError(f"output_dir: cannot write to '{out}' ({reason}); choose a folder you can write to") \
+            from None
+
+
 def resolve_resume(cfg: Config) -> str | None:
     """Resume only when asked. Old checkpoints without resume_from_checkpoint or overwrite_output_dir are an
     error that names both choices (LLaMA-Factory resumes silently there)."""
     out = Path(cfg.training.output_dir)
     resume = cfg.training.resume_from_checkpoint
-    ckpts = sorted(out.glob("checkpoint-*")) if out.is_dir() else []
+    ckpts = checkpoints_by_step(out)  # oldest first, by step: checkpoint-26 comes after checkpoint-8
     if resume:
         log.info("resuming from %s", resume)
         return resume
@@ -147,11 +167,13 @@ def run_training(cfg: Config) -> dict:
     from lmforge.data.loader import load_datasets
     from lmforge.models.adapters import apply_finetuning
     from lmforge.models.loader import load_model, load_tokenizer
-    from lmforge.templates import get_template
+    from lmforge.templates import get_template, saved_chat_template
     from lmforge.train.callbacks import config_callbacks
     from lmforge.train.trainer import CONFIG_NAME, JsonlLogCallback, ProgressPostfixCallback
 
     t = cfg.training
+    if t.should_save:
+        check_output_dir(t.output_dir)
     resume = resolve_resume(cfg)
     if t.should_save:
         save_config(cfg, Path(t.output_dir) / CONFIG_NAME)
@@ -163,7 +185,7 @@ def run_training(cfg: Config) -> dict:
     if stage != "pt" or cfg.data.template or tokenizer.chat_template:
         template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format,
                                 default_system=cfg.data.default_system)
-        tokenizer.chat_template = template.chat_template()  # saved with every checkpoint and the final model
+        tokenizer.chat_template = saved_chat_template(template)  # saved with every checkpoint and the model
     media = _media_setup(cfg, tokenizer)
     if stage == "grpo":  # prompts with the row's columns for the reward functions
         from lmforge.train.rl.data import load_prompt_splits
@@ -232,9 +254,9 @@ def run_training(cfg: Config) -> dict:
         if cfg.finetuning.precompute_ref_logps and stage == "dpo":
             trainer.train_dataset = trainer.with_reference_logps(trainer.train_dataset)
         train_result = trainer.train(resume_from_checkpoint=resume)
-        trainer.save_model()
+        trainer.save_final_model()  # staged, like checkpoints: never weights without their tokenizer
         if media is not None and trainer.is_world_process_zero():
-            media.image_processor.save_pretrained(t.output_dir)  # the model folder loads as a whole VL model
+            media.image_processor.save_pretrained(t.output_dir)  # the folder loads as a whole VL model
         if cfg.finetuning.pissa_convert and trainer.is_world_process_zero():
             from lmforge.models.adapters import save_pissa_converted
 

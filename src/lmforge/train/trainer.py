@@ -19,6 +19,7 @@ from transformers.trainer_utils import PREFIX_CHECKPOINT_DIR
 
 from lmforge.config import Config, save_config
 from lmforge.errors import ConfigError
+from lmforge.train import checkpoints
 from lmforge.train.losses import (
     IGNORE_INDEX,
     _normaliser,
@@ -305,20 +306,27 @@ class LmforgeTrainer(Seq2SeqTrainer):
 
     def _save_checkpoint(self, model, trial) -> None:
         """Write checkpoint-N under a temporary name and rename it when complete: a kill mid-save leaves
-        the previous checkpoint as the newest loadable one, never a half-written folder."""
+        the previous checkpoint as the newest loadable one, never a half-written folder; a failed save
+        (a full disk) is removed and reported in one line."""
         final = Path(self._get_output_dir(trial=trial)) / f"{PREFIX_CHECKPOINT_DIR}-{self.state.global_step}"
         real_output_dir = self.args.output_dir
         staging = final.parent / ".checkpoint-staging"
-        if self.args.should_save:
-            shutil.rmtree(staging, ignore_errors=True)
-        self.accelerator.wait_for_everyone()
-        # super() writes <output_dir>/checkpoint-N; point output_dir at the staging folder meanwhile
-        self.args.output_dir = str(staging)
-        try:
-            super()._save_checkpoint(model, trial)
-        finally:
-            self.args.output_dir = real_output_dir
-        self.accelerator.wait_for_everyone()
+
+        def write():
+            # super() writes <output_dir>/checkpoint-N; point output_dir at the staging folder meanwhile
+            self.args.output_dir = str(staging)
+            try:
+                super(LmforgeTrainer, self)._save_checkpoint(model, trial)
+            finally:
+                self.args.output_dir = real_output_dir
+
+        def needed() -> int:
+            previous = checkpoints.checkpoints_by_step(final.parent)
+            last = checkpoints.folder_bytes(previous[-1]) if previous else 0
+            return max(last, self._estimated_save_bytes(optimizer=True))
+
+        checkpoints.write_staged(staging, write, what=final.name, main=self.args.should_save,
+                                 wait=self.accelerator.wait_for_everyone, needed=needed)
         if self.args.should_save:
             if final.exists():  # the same step saved twice (e.g. at the end of training)
                 shutil.rmtree(final)
@@ -327,8 +335,37 @@ class LmforgeTrainer(Seq2SeqTrainer):
             best = self.state.best_model_checkpoint
             if best and Path(best).parent == staging:
                 self.state.best_model_checkpoint = str(final.parent / Path(best).name)
-            _rotate_checkpoints(final.parent, self.args.save_total_limit, self.state.best_model_checkpoint)
+            checkpoints.rotate_checkpoints(final.parent, self.args.save_total_limit,
+                                           self.state.best_model_checkpoint)
         self.accelerator.wait_for_everyone()
+
+    def save_final_model(self) -> None:
+        """The trained model (adapter or weights, tokenizer, config) into output_dir, as atomically as a
+        checkpoint: written to output_dir/.final-staging, then moved in with the file that makes the folder
+        a model (adapter_config.json / config.json) last (checkpoints.publish). A kill mid-save leaves no
+        model there (loaders say so), never weights without their tokenizer."""
+        out = Path(self.args.output_dir)
+        staging = out / ".final-staging"
+        checkpoints.write_staged(staging, lambda: self.save_model(str(staging), _internal_call=True),
+                                 what=f"the final model to {out}", main=self.args.should_save,
+                                 wait=self.accelerator.wait_for_everyone,
+                                 needed=lambda: self._estimated_save_bytes(optimizer=False))
+        if self.args.should_save:
+            checkpoints.publish(staging, out)
+        self.accelerator.wait_for_everyone()
+        if self.args.push_to_hub:  # what save_model does when called from outside, now on the published folder
+            self.push_to_hub(commit_message="Model save", revision=self.args.hub_revision)
+
+    def _estimated_save_bytes(self, optimizer: bool) -> int:
+        """About the bytes a save writes: the saved weights (an adapter's trainable ones, else all) and, for
+        a checkpoint, the optimizer state. The tokenizer and small files come on top."""
+        model = self.accelerator.unwrap_model(self.model)
+        adapter = hasattr(model, "peft_config")
+        total = sum(p.numel() * p.element_size() for p in model.parameters() if p.requires_grad or not adapter)
+        if optimizer and self.optimizer is not None:
+            for state in self.optimizer.state.values():
+                total += sum(v.numel() * v.element_size() for v in state.values() if torch.is_tensor(v))
+        return total
 
 
 def upcast_lm_head_output(model: torch.nn.Module) -> None:
@@ -358,16 +395,6 @@ def _liger_loss(hidden, weight, labels, num_items_in_batch):
     rows = hidden[:, :-1][mask]  # only positions that carry loss are projected
     total = liger_fused_linear_cross_entropy(rows, weight, shifted[mask], reduction="sum")
     return total / _normaliser(num_items_in_batch, mask.sum())
-
-
-def _rotate_checkpoints(run_dir: Path, limit: int | None, keep: str | None) -> None:
-    if not limit:
-        return
-    ckpts = sorted((p for p in run_dir.glob(f"{PREFIX_CHECKPOINT_DIR}-*") if p.name.split("-")[-1].isdigit()),
-                   key=lambda p: int(p.name.split("-")[-1]))
-    removable = [p for p in ckpts if keep is None or str(p) != str(keep)]
-    for p in removable[: max(0, len(ckpts) - limit)]:
-        shutil.rmtree(p, ignore_errors=True)
 
 
 class JsonlLogCallback(TrainerCallback):
