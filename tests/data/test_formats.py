@@ -232,13 +232,18 @@ def test_tools_shapes_and_arrow_null_padding():
         parse_tools([{"description": "no name"}])
 
 
-def test_media_columns_are_carried_and_resolved_against_media_dir(tmp_path):
-    (tmp_path / "img.png").write_bytes(b"png")
+def test_media_columns_are_carried_and_resolved_against_media_dir(tmp_path, monkeypatch):
+    from PIL import Image
+
+    (tmp_path / "media").mkdir()
+    Image.new("RGB", (8, 8)).save(tmp_path / "media" / "img.png")
+    Image.new("RGB", (8, 8)).save(tmp_path / "elsewhere.png")
+    monkeypatch.chdir(tmp_path)  # a path not under media_dir is read as written (here: from the cwd)
     s = spec(formatting="sharegpt", columns={"messages": "conversations", "images": "images", "audios": "audios"})
-    row = {"conversations": [{"from": "human", "value": "<image>What?"}, {"from": "gpt", "value": "A cat."}],
+    row = {"conversations": [{"from": "human", "value": "<image><image>What?"}, {"from": "gpt", "value": "A cat."}],
            "images": ["img.png", "elsewhere.png"], "audios": "a.wav"}
-    conv = row_to_conversation(row, s, media_dir=str(tmp_path))
-    assert conv.images == [str(tmp_path / "img.png"), "elsewhere.png"] and conv.audios == ["a.wav"]
+    conv = row_to_conversation(row, s, media_dir=str(tmp_path / "media"))
+    assert conv.images == [str(tmp_path / "media" / "img.png"), "elsewhere.png"] and conv.audios == ["a.wav"]
 
 
 def test_dump_and_load_round_trip():

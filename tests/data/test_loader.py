@@ -303,8 +303,9 @@ def test_preference_and_kto_stages(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
     assert "A1" in qwen3_tok.decode(k.train[0]["kl_input_ids"])  # row 0's prompt with row 1's reply
 
 
-def test_media_columns_are_refused_naming_dataset_and_column(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
-    """Until multimodal training exists, an image column would be dropped and '<image>' trained as text."""
+def test_media_columns_need_a_vision_language_template(data_dir, make_cfg, qwen3_tok, qwen3_tpl):
+    """A text-only template would drop the images and train '<image>' as text: refused, naming dataset and
+    column. (Image rows through the qwen2_vl plugin: tests/media/test_media_data.py.)"""
     rows = [{"messages": [{"role": "user", "content": "<image>What is this?"},
                           {"role": "assistant", "content": "A cat."}], "images": ["cat.png"]}]
     tags = {"role_tag": "role", "content_tag": "content", "user_tag": "user", "assistant_tag": "assistant"}
@@ -315,12 +316,14 @@ def test_media_columns_are_refused_naming_dataset_and_column(data_dir, make_cfg,
                      "columns": {"messages": "messages"}},  # the rows carry images all the same
         "videos": {"file_name": "mm.json", "formatting": "sharegpt", "tags": tags,
                    "columns": {"messages": "messages", "videos": "clips"}}})
-    with pytest.raises(DataError, match=r"dataset 'mm' .*column 'images' \(mapped as columns.images\) holds "
-                                        r"media, but multimodal training is not implemented"):
+    with pytest.raises(DataError, match=r"dataset 'mm' .*column 'images' \(columns.images\) holds images, but "
+                                        r"template .* is text-only"):
         load_datasets(make_cfg(dataset="mm"), qwen3_tok, qwen3_tpl, "sft")
-    with pytest.raises(DataError, match=r"dataset 'unmapped' .*column 'images' holds media"):
+    with pytest.raises(DataError, match=r"dataset 'unmapped' .*an 'images' column that dataset_info.json does "
+                                        r"not map"):
         load_datasets(make_cfg(dataset="unmapped"), qwen3_tok, qwen3_tpl, "sft")
-    with pytest.raises(DataError, match=r"dataset 'videos' .*column 'clips' \(mapped as columns.videos\)"):
+    with pytest.raises(DataError, match=r"dataset 'videos' .*column 'clips' \(mapped as columns.videos\) holds "
+                                        r"media, but video and audio inputs are not implemented"):
         load_datasets(make_cfg(dataset="videos"), qwen3_tok, qwen3_tpl, "sft")
     (root / "text.json").write_text(json.dumps([{k: v for k, v in rows[0].items() if k != "images"}]))
     (root / "dataset_info.json").write_text(json.dumps({"text": {

@@ -2,6 +2,7 @@
 a tiny one and the run shortened (the LLaMA-Factory-style configs need no other change). The lean recipe gets
 a tiny model with an untied head (offload_embedding needs one) and, without a GPU, no Liger kernels."""
 
+import sys
 from pathlib import Path
 
 import pytest
@@ -26,6 +27,11 @@ def test_recipe_runs_with_a_tiny_model(recipe, tmp_path, tiny_model):
     model = [f"model_name_or_path={REPO / 'examples' / 'tiny-phi3'}", "template=phi"]  # the swap
     if "offload_embedding: true" in recipe.read_text():  # needs an untied head; tiny-phi3 ties its own
         model = [f"model_name_or_path={tiny_model('llama')}", "template=llama3"]
+    if "template: qwen2_vl" in recipe.read_text():  # image rows need a vision-language model
+        sys.path.insert(0, str(REPO / "tests" / "media"))
+        from tiny_vl import tiny_qwen2_5_vl_path
+
+        model = [f"model_name_or_path={tiny_qwen2_5_vl_path()}"]
     if "enable_liger_kernel: true" in recipe.read_text() and not torch.cuda.is_available():
         model.append("enable_liger_kernel=false")  # Liger's kernels are Triton (GPU) kernels
     if "stage: grpo" in recipe.read_text():

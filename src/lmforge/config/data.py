@@ -5,7 +5,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from lmforge.config.fields import arg
-from lmforge.config.model import MULTIMODAL
 
 
 @dataclass
@@ -15,8 +14,7 @@ class DataArguments:
     dataset: list[str] | None = arg(None, "Training dataset name(s) from dataset_info.json, comma separated.")
     eval_dataset: list[str] | None = arg(None, "Evaluation dataset name(s), comma separated.")
     dataset_dir: str = arg("data", "Folder holding dataset_info.json and local dataset files.")
-    media_dir: str | None = arg(None, "Folder of images/videos/audios (default: dataset_dir).",
-                                unsupported=MULTIMODAL)
+    media_dir: str | None = arg(None, "Folder of images/videos/audios (default: dataset_dir).")
     cutoff_len: int = arg(2048, "Maximum tokens per example after tokenization (longer ones are truncated).")
     train_on_prompt: bool = arg(False, "Also compute the loss on prompt tokens.")
     mask_history: bool = arg(False, "Compute the loss on the last assistant turn only.")

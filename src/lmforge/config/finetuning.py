@@ -6,7 +6,6 @@ from dataclasses import dataclass
 from importlib.util import find_spec
 
 from lmforge.config.fields import arg
-from lmforge.config.model import MULTIMODAL
 from lmforge.errors import ConfigError
 
 _LATER = "not implemented in lmforge yet"
@@ -144,9 +143,9 @@ class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, G
     finetuning_type: str = arg("lora", "Which parameters are trained.", choices=["lora", "oft", "freeze", "full"])
     pure_bf16: bool = arg(False, "Train in pure bf16 (no fp32 master weights, no AMP).")
     use_llama_pro: bool = arg(False, "LLaMA Pro block expansion.", unsupported=_LATER)
-    freeze_vision_tower: bool = arg(True, "Multimodal: freeze the vision tower.", unsupported=MULTIMODAL)
-    freeze_multi_modal_projector: bool = arg(True, "Multimodal: freeze the projector.", unsupported=MULTIMODAL)
-    freeze_language_model: bool = arg(False, "Multimodal: freeze the language model.", unsupported=MULTIMODAL)
+    freeze_vision_tower: bool = arg(True, "Multimodal: freeze the vision tower.")
+    freeze_multi_modal_projector: bool = arg(True, "Multimodal: freeze the projector.")
+    freeze_language_model: bool = arg(False, "Multimodal: freeze the language model.")
     compute_accuracy: bool = arg(False, "Compute token accuracy during evaluation.")
     disable_shuffling: bool = arg(False, "Do not shuffle the training data.")
     plot_loss: bool = arg(False, "Save training_loss.png (and eval_loss.png) into output_dir.")

@@ -12,7 +12,8 @@ from lmforge.config.fields import arg
 from lmforge.errors import ConfigError
 
 _LATER = "not implemented in lmforge yet"
-MULTIMODAL = "multimodal training is not implemented in lmforge yet (text-only models and data for now)"
+MULTIMODAL = ("video and audio inputs are not implemented in lmforge yet (images are, on Qwen2-VL / Qwen2.5-VL "
+              "with template: qwen2_vl; see docs/multimodal.md)")
 
 
 @dataclass
@@ -73,8 +74,8 @@ class ModelArguments:
     double_quantization: bool = arg(True, "Double quantisation in bitsandbytes 4-bit.")
     quantization_device_map: str | None = arg(None, "Device map for quantised models.", choices=[None, "auto"])
     # multimodal processors (accepted at their defaults for compatibility; multimodal training arrives later)
-    image_max_pixels: int = arg(768 * 768, "Maximum pixels of an image input.", unsupported=MULTIMODAL)
-    image_min_pixels: int = arg(32 * 32, "Minimum pixels of an image input.", unsupported=MULTIMODAL)
+    image_max_pixels: int = arg(768 * 768, "Maximum pixels of an image input (larger ones are scaled down).")
+    image_min_pixels: int = arg(32 * 32, "Minimum pixels of an image input (smaller ones are scaled up).")
     video_max_pixels: int = arg(256 * 256, "Maximum pixels of a video frame.", unsupported=MULTIMODAL)
     video_min_pixels: int = arg(16 * 16, "Minimum pixels of a video frame.", unsupported=MULTIMODAL)
     video_fps: float = arg(2.0, "Frames per second sampled from videos.", unsupported=MULTIMODAL)

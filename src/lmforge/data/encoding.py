@@ -323,6 +323,7 @@ class EncodeSettings:
     default_system: str | None = None
     packing: bool = False
     media: bool = False  # carry images/videos/audios columns
+    media_plugin: Any = None  # a VL family's plugin (lmforge.media): expands <image> into its tokens
 
 
 def output_columns(settings: EncodeSettings) -> list[str]:
@@ -358,6 +359,10 @@ def encode_batch(batch: dict[str, list], *, settings: EncodeSettings, tokenizer:
     from lmforge.data.formats import load_conversation
 
     convs = [load_conversation(text) for text in batch["_conv"]]
+    if settings.media_plugin is not None:
+        from lmforge.media import expand_conversation
+
+        convs = [expand_conversation(c, settings.media_plugin) if c.images else c for c in convs]
     if settings.kind == "pretrain":
         return encode_pretrain([c.messages[0].content for c in convs], tokenizer,
                                cutoff_len=settings.cutoff_len, packing=settings.packing)

@@ -50,8 +50,9 @@ class InvalidRow(Exception):
 def check_columns(spec: DatasetSpec, column_names: list[str]) -> None:
     """DataError naming the dataset, the registered column and the columns the data has, if one is missing;
     or naming a media column (images / videos / audios), which text-only training cannot use."""
+    mapped = set(spec.columns.mapped().values())
     for column in column_names:
-        if column in MEDIA_ROLES:
+        if column in MEDIA_ROLES and column not in mapped:
             raise media_error(spec, column)
     for role, column in spec.columns.mapped().items():
         if column in column_names:
@@ -384,7 +385,27 @@ _CONVERTERS = {"alpaca": _alpaca, "sharegpt": _sharegpt, "openai": _openai}
 
 def row_to_conversation(row: dict, spec: DatasetSpec, media_dir: str | None = None) -> Conversation:
     """One row of `spec`'s dataset -> Conversation; InvalidRow if it cannot be read."""
-    return _CONVERTERS[spec.formatting](row, spec, media_dir)
+    conv = _CONVERTERS[spec.formatting](row, spec, media_dir)
+    if spec.columns.images or conv.images:
+        _check_images(conv, spec.columns.images or "images", media_dir)
+    return conv
+
+
+def _check_images(conv: Conversation, column: str, media_dir: str | None) -> None:
+    """As many `<image>` placeholders as images, and every image file there and readable."""
+    from lmforge.media import IMAGE_PLACEHOLDER, count_placeholders
+    from lmforge.media.images import MediaFileError, image_size
+
+    n = count_placeholders(conv, IMAGE_PLACEHOLDER)
+    if n != len(conv.images):
+        raise InvalidRow("image count", f"{n} {IMAGE_PLACEHOLDER} placeholder(s) in the text but "
+                         f"{len(conv.images)} image(s) in '{column}'")
+    for i, path in enumerate(conv.images):
+        try:
+            image_size(path)
+        except MediaFileError as e:
+            where = f" (media_dir: '{media_dir}')" if media_dir and not os.path.isabs(path) else ""
+            raise InvalidRow("bad image", f"{column}[{i}]: {e}{where}") from None
 
 
 def check_for_stage(conv: Conversation, stage: str) -> None:

@@ -314,12 +314,43 @@ def split(ds: Any, cfg: Any) -> tuple[Any, Any]:
 # encoding
 
 
-def encode_settings(cfg: Any, kind: str, specs: list[DatasetSpec]) -> EncodeSettings:
+def encode_settings(cfg: Any, kind: str, specs: list[DatasetSpec], media_plugin: Any = None) -> EncodeSettings:
     d = cfg.data
     media = any(s.columns.images or s.columns.videos or s.columns.audios for s in specs)
     return EncodeSettings(kind=kind, cutoff_len=d.cutoff_len, train_on_prompt=d.train_on_prompt,
                           mask_history=d.mask_history, enable_thinking=d.enable_thinking,
-                          default_system=d.default_system, packing=bool(d.packing), media=media)
+                          default_system=d.default_system, packing=bool(d.packing), media=media,
+                          media_plugin=media_plugin if media else None)
+
+
+def _has_plugin(template_name: str | None) -> bool:
+    from lmforge.media import plugin_class
+
+    return plugin_class(template_name) is not None
+
+
+def _check_media(cfg: Any, kind: str, specs: list[DatasetSpec], media_plugin: Any) -> None:
+    """Datasets with media need a vision-language template (its plugin); what this slice does not do yet is
+    refused with the dataset's name."""
+    for s in specs:
+        for role in ("videos", "audios"):
+            if getattr(s.columns, role):
+                raise DataError(f"{s.describe()}: columns.{role}: {role} are not supported by lmforge yet "
+                                "(images are, on Qwen2-VL / Qwen2.5-VL with template: qwen2_vl)")
+        if s.columns.images and media_plugin is None and _has_plugin(cfg.data.template):
+            raise DataError(f"{s.describe()}: column '{s.columns.images}' (columns.images) holds images; with "
+                            f"template {cfg.data.template} they are read by `lmforge train` and preview so far, "
+                            "not by this command")
+        if s.columns.images and media_plugin is None:
+            raise DataError(f"{s.describe()}: column '{s.columns.images}' (columns.images) holds images, but "
+                            f"template '{cfg.data.template}' is text-only: a text-only model cannot see them and "
+                            "would learn the <image> placeholders as plain text; train a vision-language model "
+                            "with its template (Qwen2-VL / Qwen2.5-VL: template: qwen2_vl), or use a dataset "
+                            "without images")
+        if s.columns.images and kind != "supervised":
+            what = "predict_with_generate" if kind == "unsupervised" else f"stage {cfg.finetuning.stage}"
+            raise DataError(f"{s.describe()}: images with {what} are not supported yet (sft training and "
+                            "evaluation by loss are)")
 
 
 def _cache_exists(ds: Any, fingerprint: str) -> bool:
@@ -442,11 +473,12 @@ def _save_tokenized(splits: DataSplits, cfg: Any) -> None:
     logger.warning("saved the tokenized dataset to %s (tokenized_path); later runs load it from there", path)
 
 
-def _load_group(names: list[str] | None, cfg: Any, stage: str, kind: str,
-                stats: DataStats) -> tuple[list[DatasetSpec], list[tuple[str, Any]]]:
+def _load_group(names: list[str] | None, cfg: Any, stage: str, kind: str, stats: DataStats,
+                media_plugin: Any = None) -> tuple[list[DatasetSpec], list[tuple[str, Any]]]:
     """Load and convert each named dataset: (specs, [(name, conversations)])."""
     d, m = cfg.data, cfg.model
     specs = get_dataset_specs(names, d.dataset_dir, token=m.hf_hub_token)
+    _check_media(cfg, kind, specs, media_plugin)
     out = []
     for spec in specs:
         if spec.ranking != (kind == "pairwise"):
@@ -463,8 +495,9 @@ def _load_group(names: list[str] | None, cfg: Any, stage: str, kind: str,
     return specs, out
 
 
-def load_datasets(cfg: Any, tokenizer: Any, template: Any, stage: str) -> DataSplits:
-    """The encoded train and eval splits for `stage` (pt, sft, rm, dpo, kto, ppo, grpo) and their stats."""
+def load_datasets(cfg: Any, tokenizer: Any, template: Any, stage: str, media_plugin: Any = None) -> DataSplits:
+    """The encoded train and eval splits for `stage` (pt, sft, rm, dpo, kto, ppo, grpo) and their stats.
+    `media_plugin` (lmforge.media) expands the image placeholders of datasets with an images column."""
     if stage not in STAGE_KINDS:
         raise DataError(f"unknown stage '{stage}' for data loading; expected one of {', '.join(STAGE_KINDS)}")
     d, t = cfg.data, cfg.training
@@ -486,8 +519,8 @@ def load_datasets(cfg: Any, tokenizer: Any, template: Any, stage: str) -> DataSp
 
     stats = DataStats(source="streaming" if d.streaming else "encoded")
     with t.main_process_first(desc="load and encode datasets", local=not d.data_shared_file_system):
-        specs, train_parts = _load_group(d.dataset, cfg, stage, kind, stats)
-        eval_specs, eval_parts = _load_group(d.eval_dataset, cfg, eval_stage, kind, stats)
+        specs, train_parts = _load_group(d.dataset, cfg, stage, kind, stats, media_plugin)
+        eval_specs, eval_parts = _load_group(d.eval_dataset, cfg, eval_stage, kind, stats, media_plugin)
         train = eval_ = None
         if train_parts and d.val_size > 0 and d.eval_on_each_dataset:
             pairs = [(name, split(ds, cfg)) for name, ds in train_parts]
@@ -505,16 +538,16 @@ def load_datasets(cfg: Any, tokenizer: Any, template: Any, stage: str) -> DataSp
         all_specs = specs + eval_specs
         splits = DataSplits(stats=stats)
         if train is not None:
-            splits.train, s = encode(train, encode_settings(cfg, kind, all_specs), tokenizer, template, cfg, "train")
+            splits.train, s = encode(train, encode_settings(cfg, kind, all_specs, media_plugin), tokenizer, template, cfg, "train")
             _put(stats, "train", s)
         if isinstance(eval_, dict):
             splits.eval = {}
             for name, ds in eval_.items():
-                splits.eval[name], s = encode(ds, encode_settings(cfg, eval_kind, all_specs), tokenizer,
+                splits.eval[name], s = encode(ds, encode_settings(cfg, eval_kind, all_specs, media_plugin), tokenizer,
                                               template, cfg, f"eval/{name}")
                 _put(stats, f"eval/{name}", s)
         elif eval_ is not None:
-            splits.eval, s = encode(eval_, encode_settings(cfg, eval_kind, all_specs), tokenizer, template, cfg,
+            splits.eval, s = encode(eval_, encode_settings(cfg, eval_kind, all_specs, media_plugin), tokenizer, template, cfg,
                                     "eval")
             _put(stats, "eval", s)
         if d.tokenized_path and getattr(t, "should_save", True):

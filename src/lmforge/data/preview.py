@@ -128,7 +128,11 @@ def main(args: list[str]) -> int:
     stage = cfg.finetuning.stage
     template = None if stage == "pt" else get_template(d.template, tokenizer, d.tool_format,
                                                        default_system=d.default_system)
-    splits = load_datasets(cfg, tokenizer, template, stage)
+    from lmforge.media import load_media_setup  # a VL template: its plugin expands the image placeholders
+
+    media = load_media_setup(d.template, m.model_name_or_path, tokenizer, image_max_pixels=m.image_max_pixels,
+                             image_min_pixels=m.image_min_pixels)
+    splits = load_datasets(cfg, tokenizer, template, stage, media.plugin if media else None)
     shown = splits.train
     if shown is None:
         shown = next(iter(splits.eval.values())) if isinstance(splits.eval, dict) else splits.eval

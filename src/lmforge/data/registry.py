@@ -164,7 +164,7 @@ def get_dataset_specs(names: list[str] | None, dataset_dir: str = "data", *,
             raise DataError(f"dataset '{name}' is not registered in {path}{did_you_mean(name, info)}; "
                             f"registered datasets: {registered}")
         spec = parse_entry(name, info[name], base_dir=base, registry=path)
-        for role in MEDIA_ROLES:
+        for role in ("videos", "audios"):  # images: lmforge/media (a VL template; the loader checks)
             if getattr(spec.columns, role):
                 raise media_error(spec, getattr(spec.columns, role), f"columns.{role}")
         specs.append(spec)
@@ -175,10 +175,15 @@ MEDIA_ROLES = ("images", "videos", "audios")
 
 
 def media_error(spec: DatasetSpec, column: str, mapped_as: str | None = None) -> DataError:
-    """Media columns are refused until multimodal training exists: a text-only model would be trained on the
-    '<image>' placeholders as literal text while the media are dropped (LLaMA-Factory's mllm_demo trains so)."""
+    """Videos / audios are refused until lmforge reads them, and so is a media column the registry does not
+    map: the media would be dropped and the '<image>' placeholders trained as literal text (LLaMA-Factory
+    trains so). Images, mapped as columns.images, go to a VL template's plugin (lmforge/media)."""
     how = f" (mapped as {mapped_as})" if mapped_as else ""
-    return DataError(f"{spec.describe()}: column '{column}'{how} holds media, but multimodal training is not "
+    if column == "images" and not mapped_as:
+        return DataError(f"{spec.describe()}: the data has an 'images' column that dataset_info.json does not map; "
+                         "map it (\"columns\": {\"images\": \"images\", ...}) to train a vision-language model "
+                         "(template: qwen2_vl), or remove it and its <image> placeholders")
+    return DataError(f"{spec.describe()}: column '{column}'{how} holds media, but video and audio inputs are not "
                      f"implemented in lmforge yet and the model would learn its placeholders as plain text; "
                      f"use a text-only dataset, or remove the '{column}' column and its placeholders")
 

@@ -25,9 +25,14 @@ def apply_finetuning(model, cfg: Config, *, is_trainable: bool = True):
     if kind == "full":
         model.requires_grad_(is_trainable)
         if is_trainable:
+            _freeze_vl_parts(model, cfg)
             _upcast_trainable(model, cfg)
     elif kind == "freeze":
-        _apply_freeze(model, cfg) if is_trainable else model.requires_grad_(False)
+        if is_trainable:
+            _apply_freeze(model, cfg)
+            _freeze_vl_parts(model, cfg, train_unfrozen=True)
+        else:
+            model.requires_grad_(False)
     elif kind == "lora":
         with _quiet_peft_deprecation():
             model = _apply_lora(model, cfg, is_trainable=is_trainable)
@@ -56,10 +61,34 @@ def _upcast_trainable(model, cfg: Config) -> None:
             p.data = p.data.float()
 
 
+def _freeze_vl_parts(model, cfg: Config, train_unfrozen: bool = False) -> None:
+    """Vision-language models: freeze_vision_tower / freeze_multi_modal_projector / freeze_language_model.
+    train_unfrozen (finetuning_type freeze, which picks language-model layers): a vision tower or projector
+    that is not frozen is trained whole."""
+    from lmforge.media import frozen_prefixes, model_parts, name_matches
+
+    parts = model_parts(model)
+    if parts is None:
+        return
+    frozen = frozen_prefixes(parts, cfg.finetuning)
+    others = tuple(p for p in parts.vision_tower + parts.projector if p not in frozen)
+    for name, p in model.named_parameters():
+        if name_matches(name, frozen):
+            p.requires_grad_(False)
+        elif train_unfrozen and name_matches(name, others):
+            p.requires_grad_(True)
+    _upcast_trainable(model, cfg)
+
+
 def _decoder_layers(model) -> tuple[str, int]:
     """The module path prefix of the repeated decoder blocks ('model.layers') and how many there are."""
+    from lmforge.media import model_parts
+
+    parts = model_parts(model)  # a VL model: the language model's blocks, not the vision tower's
     best: tuple[str, int] = ("", 0)
     for name, module in model.named_modules():
+        if parts is not None and not f".{name}".endswith(f".{parts.decoder_layers}"):
+            continue
         if isinstance(module, torch.nn.ModuleList) and len(module) > best[1]:
             best = (name, len(module))
     if not best[1]:
@@ -156,6 +185,18 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
     if not is_trainable:
         return model
     targets = lora_target_modules(model, f.lora_target)
+    from lmforge.media import frozen_prefixes, frozen_regex, model_parts
+
+    parts = model_parts(model)  # VL models: no adapters in the frozen parts (vision tower, projector, LM)
+    exclude = frozen_regex(frozen_prefixes(parts, f)) if parts is not None else None
+    if parts is not None and f.lora_target == ["all"]:
+        # full paths: short names of a VL model collide (the projector's Sequential linears '0', '2' vs
+        # 'layers.0'), and an empty list would silently train nothing
+        targets = [n for n, m in model.named_modules() if isinstance(m, torch.nn.Linear)
+                   and n.split(".")[-1] not in _HEADS and not re.fullmatch(exclude or "(?!)", n)]
+        if not targets:
+            raise ConfigError("lora_target: all finds no linear layer outside the frozen parts "
+                              "(freeze_vision_tower / freeze_multi_modal_projector / freeze_language_model)")
     init = True
     if f.pissa_init:
         init = "pissa" if f.pissa_iter == -1 else f"pissa_niter_{f.pissa_iter}"
@@ -172,6 +213,7 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
         lora_alpha=f.lora_alpha,
         lora_dropout=f.lora_dropout,
         target_modules=targets,
+        exclude_modules=exclude,
         modules_to_save=modules_to_save,
         # a tied head stays tied to the trained embedding (else each trains its own copy, and loading the export
         # ties them again, dropping the head's)
@@ -183,7 +225,8 @@ def _apply_lora(model, cfg: Config, *, is_trainable: bool):
     model = get_peft_model(model, config)
     if f.pissa_init and f.pissa_convert and cfg.training.should_save:
         save_pissa_init(model, cfg.training.output_dir)
-    log.info("LoRA r=%d alpha=%s on %s%s%s", f.lora_rank, f.lora_alpha, ",".join(targets),
+    short = sorted({t.split(".")[-1] for t in targets})  # (a VL model's targets are full paths)
+    log.info("LoRA r=%d alpha=%s on %s%s%s", f.lora_rank, f.lora_alpha, ",".join(short),
              " (rsLoRA)" if f.use_rslora else "", " (DoRA)" if f.use_dora else "")
     _upcast_trainable(model, cfg)
     return model

@@ -158,6 +158,12 @@ def load_model(cfg: Config, tokenizer, *, trainable: bool = True, head: str = "l
                           f"{_not_here(margs.model_name_or_path)}: {e}") from None
     if _saved_quant_method(config) == "bitsandbytes":
         allow_bitsandbytes()  # a checkpoint saved quantised: transformers loads it through bitsandbytes
+    from lmforge.media import is_vision_language
+
+    if head == "lm" and is_vision_language(config):  # the whole VL model: vision tower, projector, LM
+        from transformers import AutoModelForImageTextToText
+
+        auto_cls = AutoModelForImageTextToText
     if head == "score":
         config.num_labels = 1
         config.pad_token_id = tokenizer.pad_token_id  # the score is read at the last non-pad token

@@ -133,6 +133,16 @@ def _reference_model(cfg: Config, tokenizer, packed: bool = False):
     return apply_finetuning(model, ref_cfg, is_trainable=False)
 
 
+def _media_setup(cfg: Config, tokenizer):
+    """A vision-language template's media plugin and image processor (None for text-only templates)."""
+    from lmforge.media import load_media_setup
+    from lmforge.models.loader import resolve_model_path
+
+    m = cfg.model
+    return load_media_setup(cfg.data.template, resolve_model_path(m.model_name_or_path, m), tokenizer,
+                            image_max_pixels=m.image_max_pixels, image_min_pixels=m.image_min_pixels)
+
+
 def run_training(cfg: Config) -> dict:
     stage = cfg.finetuning.stage
     if stage not in IMPLEMENTED_STAGES:
@@ -163,6 +173,7 @@ def run_training(cfg: Config) -> dict:
         template = get_template(cfg.data.template, tokenizer, tool_format=cfg.data.tool_format,
                                 default_system=cfg.data.default_system)
         tokenizer.chat_template = saved_chat_template(template)  # saved with every checkpoint and the model
+    media = _media_setup(cfg, tokenizer)
     if stage == "grpo":  # prompts with the row's columns for the reward functions
         from lmforge.train.rl.data import load_prompt_splits
         from lmforge.train.rl.rewards import load_reward_funcs
@@ -170,9 +181,13 @@ def run_training(cfg: Config) -> dict:
         reward_funcs = load_reward_funcs(cfg.finetuning.reward_funcs)  # a bad one fails before the model loads
         splits = load_prompt_splits(cfg, tokenizer, template, stage)
     else:
-        splits = load_datasets(cfg, tokenizer, template, stage)
+        splits = load_datasets(cfg, tokenizer, template, stage, media.plugin if media else None)
     trainer_cls, collator_cls, head = _stage_parts(stage)
     packed = _use_packing(cfg)
+    if packed and media is not None:
+        raise ConfigError(f"packing: true with template: {cfg.data.template}: packing image rows is not "
+                          "supported yet (their 3-D RoPE positions would need to restart per example); "
+                          "remove packing / neat_packing")
     if packed and stage in ("pt", "sft"):  # rm / dpo / kto keep their batches as they are, only without padding
         splits = _pack_splits(splits, cfg, tokenizer)
     if t.deepspeed:
@@ -202,6 +217,10 @@ def run_training(cfg: Config) -> dict:
                     "kto": PackedKTOCollator}.get(stage, PackedCollator)()
     else:
         collator = collator_cls(tokenizer.pad_token_id, pad_to_multiple_of=None if t.use_cpu else 8)
+    if media is not None:
+        from lmforge.media.collate import MediaCollator
+
+        collator = MediaCollator(collator, media)
     # use_unsloth_gc (LLaMA-Factory's name for offloaded checkpointing) -> lmforge's activation offload
     extra["offload_activations"] = cfg.model.use_unsloth_gc
     trainer = trainer_cls(model=model, args=t, train_dataset=splits.train, eval_dataset=splits.eval,
@@ -209,6 +228,10 @@ def run_training(cfg: Config) -> dict:
     if t.should_save:
         trainer.add_callback(JsonlLogCallback(t.output_dir))
     trainer.add_callback(ProgressPostfixCallback(trainer))
+    if media is not None:
+        from lmforge.media.collate import save_image_processor_callback
+
+        trainer.add_callback(save_image_processor_callback(media))
     for callback in config_callbacks(cfg):  # early_stopping_steps, use_swanlab
         trainer.add_callback(callback)
 
@@ -219,6 +242,8 @@ def run_training(cfg: Config) -> dict:
             trainer.train_dataset = trainer.with_reference_logps(trainer.train_dataset)
         train_result = trainer.train(resume_from_checkpoint=resume)
         trainer.save_final_model()  # staged, like checkpoints: never weights without their tokenizer
+        if media is not None and trainer.is_world_process_zero():
+            media.image_processor.save_pretrained(t.output_dir)  # the folder loads as a whole VL model
         if cfg.finetuning.pissa_convert and trainer.is_world_process_zero():
             from lmforge.models.adapters import save_pissa_converted
 

@@ -216,7 +216,8 @@ class LmforgeTrainer(Seq2SeqTrainer):
             return None
         if "logits_to_keep" not in inspect.signature(inner.forward).parameters:
             return None
-        if head.weight.dim() != 2 or head.weight.shape[1] != getattr(config, "hidden_size", -1):
+        text_config = config.get_text_config() if hasattr(config, "get_text_config") else config  # VL: the LM's
+        if head.weight.dim() != 2 or head.weight.shape[1] != getattr(text_config, "hidden_size", -1):
             return None  # sharded (FSDP / ZeRO-3) or unusual
         return decoder, head.weight
 

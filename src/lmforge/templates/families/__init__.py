@@ -27,6 +27,7 @@ from lmforge.templates.families import (  # noqa: F401
     phi,
     plain,
     qwen,
+    qwen2_vl,
     seed,
     unavailable,
     youtu,
