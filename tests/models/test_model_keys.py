@@ -137,7 +137,8 @@ def test_quantization_device_map_and_offload_folder(tiny_model, tmp_path):
     path = tiny_model("llama")
     cfg = _cfg(path, "quantization_bit=4", "quantization_device_map=auto", f"offload_folder={tmp_path / 'off'}")
     assert quantized_placement(cfg.model) == {"device_map": "auto", "offload_folder": str(tmp_path / "off")}
-    assert quantized_placement(_cfg(path, "quantization_bit=4").model) == {"device_map": {"": "cpu"}}
+    here = "cuda:0" if torch.cuda.is_available() else "cpu"  # this process's device
+    assert quantized_placement(_cfg(path, "quantization_bit=4").model) == {"device_map": {"": here}}
     if importlib.util.find_spec("bitsandbytes") is not None:  # the keyword arguments load a real 4-bit model
         model = load_model(cfg, load_tokenizer(cfg.model), trainable=False)
         assert type(model.model.layers[0].self_attn.q_proj).__name__ == "Linear4bit"

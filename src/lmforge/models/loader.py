@@ -259,7 +259,11 @@ def _prepare_for_training(model, cfg: Config, *, quantized: bool) -> None:
         # the deprecated gradient_checkpointing_enable, a FutureWarning on every QLoRA run)
         prepare_model_for_kbit_training(model, use_gradient_checkpointing=False)
     if plan.gradient_checkpointing and getattr(model, "supports_gradient_checkpointing", False):
-        model.activation_checkpointing_enable(activation_checkpointing_kwargs={"use_reentrant": margs.use_reentrant_gc})
+        kwargs = {"use_reentrant": margs.use_reentrant_gc}
+        if hasattr(model, "activation_checkpointing_enable"):  # newer transformers 5 (5.25): the old name warns
+            model.activation_checkpointing_enable(activation_checkpointing_kwargs=kwargs)
+        else:  # earlier transformers 5 releases have only the old name (5.17, on the GPU image)
+            model.gradient_checkpointing_enable(gradient_checkpointing_kwargs=kwargs)
         # with frozen embeddings (LoRA) the checkpointed blocks need an input that requires grad
         enable_input_require_grads(model)
         log.info("gradient checkpointing: on (%s)", plan.reason)
