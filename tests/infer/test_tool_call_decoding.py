@@ -73,6 +73,27 @@ def test_engine_parses_calls_behind_a_special_token(mistral_engine):
         ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo", "days": [1, 2]})]
 
 
+def test_stream_keeps_the_marker_and_its_text_parses(mistral_engine):
+    stream = mistral_engine.stream_chat([{"role": "user", "content": "Weather in Paris and Oslo?"}], tools=[WEATHER])
+    text = "".join(stream)
+    assert stream.finish_reason == "stop" and text.startswith("[TOOL_CALLS]"), text
+    answer, calls = mistral_engine.template.parse_tool_calls(text)
+    assert answer == "" and [(c.name, c.arguments) for c in calls] == [
+        ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo", "days": [1, 2]})]
+
+
+def test_stream_still_skips_other_special_tokens(mistral_engine):
+    """Special tokens that are no marker are dropped from the stream as before ([INST] here)."""
+    tok = mistral_engine.tokenizer
+    reply = mistral_engine.reply
+    mistral_engine.reply = tok.encode("[INST] hi", add_special_tokens=False) + reply
+    try:
+        text = "".join(mistral_engine.stream_chat([{"role": "user", "content": "hi"}], tools=[WEATHER]))
+    finally:
+        mistral_engine.reply = reply
+    assert "[INST]" not in text and "[TOOL_CALLS]" in text, text
+
+
 def test_special_tokens_other_than_markers_are_still_skipped(mistral_engine):
     tok = mistral_engine.tokenizer
     ids = tok.encode("[INST] hi", add_special_tokens=False) + mistral_engine.reply
@@ -104,3 +125,14 @@ def test_api_returns_the_calls(mistral_engine, stream):
         calls = [t["function"] for t in choice["message"]["tool_calls"]]
     assert [(c["name"], json.loads(c["arguments"])) for c in calls] == [
         ("get_weather", {"city": "Paris"}), ("get_weather", {"city": "Oslo", "days": [1, 2]})]
+
+
+def test_vllm_delta_decoder_keeps_the_marker(mistral_engine):
+    """The vllm stream's decoder (fed ids as vLLM hands them over) keeps the same markers."""
+    from lmforge.infer.base import DeltaDecoder
+
+    tok = mistral_engine.tokenizer
+    ids = tok.encode("[INST]", add_special_tokens=False) + mistral_engine.reply + [tok.eos_token_id]
+    decoder = DeltaDecoder(tok, {tok.eos_token_id}, True, mistral_engine.marker_ids)
+    text = "".join(decoder.feed(ids[i:i + 3]) for i in range(0, len(ids), 3)) + decoder.flush()
+    assert decoder.hit_eos and text == CALLS, text

@@ -226,9 +226,23 @@ def decode_reply(tokenizer, ids: list[int], skip_special_tokens: bool, keep: set
     decoded without the other special tokens, the kept ones included."""
     if not skip_special_tokens or not keep.intersection(ids):
         return tokenizer.decode(ids, skip_special_tokens=skip_special_tokens)
+    skipped = skipped_ids(tokenizer, keep)
+    return tokenizer.decode([t for t in ids if t not in skipped], skip_special_tokens=False)
+
+
+def skipped_ids(tokenizer, keep: set[int]) -> set[int]:
+    """The special token ids that decoding with skip_special_tokens drops, less those in `keep`."""
     special = set(tokenizer.all_special_ids)
     special |= {i for i, t in tokenizer.added_tokens_decoder.items() if t.special}
-    return tokenizer.decode([t for t in ids if t in keep or t not in special], skip_special_tokens=False)
+    return special - keep
+
+
+def stream_decoding(tokenizer, skip_special_tokens: bool, keep: set[int]) -> tuple[set[int], bool]:
+    """How a streamer decodes as `decode_reply` does: the ids it drops itself and the skip_special_tokens it
+    passes on. With markers to keep, it drops the other special tokens and decodes the rest as they are."""
+    if not skip_special_tokens or not keep:
+        return set(), skip_special_tokens
+    return skipped_ids(tokenizer, keep), False
 
 
 # ---------------------------------------------------------------------------------------------------------
@@ -448,10 +462,12 @@ class Stream:
 
 class DeltaDecoder(TextStreamer):
     """transformers' incremental detokenisation (the text only grows by whole words / complete characters)
-    collected into a list: `feed(ids)` returns the new text. Eos tokens are counted, not decoded."""
+    collected into a list: `feed(ids)` returns the new text. Eos tokens are counted, not decoded; special
+    tokens in `keep` (tool-call markers) are decoded even where skip_special_tokens drops the others."""
 
-    def __init__(self, tokenizer, eos_ids: set[int], skip_special_tokens: bool) -> None:
-        super().__init__(tokenizer, skip_prompt=False, skip_special_tokens=skip_special_tokens)
+    def __init__(self, tokenizer, eos_ids: set[int], skip_special_tokens: bool, keep: set[int] = frozenset()) -> None:
+        self.dropped, skip = stream_decoding(tokenizer, skip_special_tokens, set(keep))
+        super().__init__(tokenizer, skip_prompt=False, skip_special_tokens=skip)
         self.eos_ids, self.count, self.hit_eos = eos_ids, 0, False
         self._pieces: list[str] = []
 
@@ -461,6 +477,7 @@ class DeltaDecoder(TextStreamer):
         self.count += len(ids)
         kept = [t for t in ids if t not in self.eos_ids]
         self.hit_eos = self.hit_eos or len(kept) < len(ids)
+        kept = [t for t in kept if t not in self.dropped]
         if kept:
             self.put(torch.tensor(kept))
         return self._take()

@@ -31,6 +31,7 @@ from lmforge.infer.base import (
     Stream,
     inference_dtype,
     load_inference_tokenizer,
+    stream_decoding,
 )
 from lmforge.models.batching import left_pad
 
@@ -193,7 +194,7 @@ class ChatStream(Stream):
         stops = engine.stop_strings + self.settings.stop
         input_ids, attention_mask = left_pad([self.ids], engine.pad_id, engine.model.device)
         streamer = CountingStreamer(engine.tokenizer, set(engine.eos_ids), skip_prompt=True,
-                                     skip_special_tokens=g.skip_special_tokens)
+                                     skip_special_tokens=g.skip_special_tokens, keep=engine.marker_ids)
         kwargs = dict(input_ids=input_ids, attention_mask=attention_mask, streamer=streamer,
                       **g.to_generate_kwargs(), **engine._stopping(stops, input_ids.shape[1], self._stop_event))
         failure: list[BaseException] = []
@@ -245,10 +246,14 @@ class StopOnText(StoppingCriteria):
 
 
 class CountingStreamer(TextIteratorStreamer):
-    """TextIteratorStreamer that counts generated tokens and keeps eos tokens out of the text."""
+    """TextIteratorStreamer that counts generated tokens and keeps eos tokens out of the text. Special tokens
+    in `keep` (tool-call markers) are decoded even where skip_special_tokens drops the others, as
+    `decode_reply` does."""
 
-    def __init__(self, tokenizer, eos_ids: set[int], **kwargs) -> None:
-        super().__init__(tokenizer, **kwargs)
+    def __init__(self, tokenizer, eos_ids: set[int], *, skip_special_tokens: bool = False,
+                 keep: set[int] = frozenset(), **kwargs) -> None:
+        self.dropped, skip = stream_decoding(tokenizer, skip_special_tokens, set(keep))
+        super().__init__(tokenizer, skip_special_tokens=skip, **kwargs)
         self.eos_ids, self.count, self.hit_eos = eos_ids, 0, False
 
     def put(self, value) -> None:
@@ -259,6 +264,7 @@ class CountingStreamer(TextIteratorStreamer):
         self.count += len(ids)
         kept = [t for t in ids if t not in self.eos_ids]
         self.hit_eos = self.hit_eos or len(kept) < len(ids)
+        kept = [t for t in kept if t not in self.dropped]
         if kept:
             super().put(torch.tensor(kept))
 

@@ -342,7 +342,7 @@ class VllmStream(Stream):
     def _deltas(self) -> Iterator[str]:
         engine, g = self.engine, self.settings.generation
         params = engine.sampling_params(self.settings, 1, "DELTA")
-        decoder = DeltaDecoder(engine.tokenizer, set(engine.eos_ids), g.skip_special_tokens)
+        decoder = DeltaDecoder(engine.tokenizer, set(engine.eos_ids), g.skip_special_tokens, engine.marker_ids)
         engine.loop.submit(self._pump(params))
         try:
             while True:
