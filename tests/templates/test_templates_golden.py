@@ -268,3 +268,33 @@ def test_olmo_writes_no_newline_after_the_last_reply():
         P("<|user|>\nbye\n<|assistant|>\n", 1),
         R("ciao<|endoftext|>", 1),
     ]
+
+
+def test_aeva_is_glm4_7_with_its_default_system_prompt():
+    """No Aeva template exists: GLM-4.7's, with Aeva's default system prompt where a conversation has none, also
+    in the template saved with a checkpoint."""
+    from template_cases import render_official
+
+    from lmforge.templates.families.chatglm import AEVA_SYSTEM
+
+    tok = family_tokenizer("aeva", None, "<|endoftext|>")
+    aeva, glm = get_template("aeva", tok), get_template("glm4_7", tok)
+    conv = Conversation([U("Hi"), A("Hello.")], tools=None)
+    text = "".join(s.text for s in aeva.render(conv))
+    with_system = Conversation(conv.messages, system=AEVA_SYSTEM, tools=None)
+    assert text == "".join(s.text for s in glm.render(with_system))
+    assert text.startswith(f"[gMASK]<sop><|system|>{AEVA_SYSTEM}<|user|>Hi")
+    prompt = Conversation([U("Hi")], tools=None)
+    saved = render_official(aeva.chat_template(), prompt.to_openai(), add_generation_prompt=True)
+    assert saved == aeva.render_prompt(prompt) and text.startswith(saved)
+
+
+def test_hy_dense_7b_head_and_later_turns():
+    tok = family_tokenizer("hy_dense_7b", "<|startoftext|>", "<|eos|>")
+    hy = get_template("hy_dense_7b", tok)
+    turns = [U("a"), A("b"), U("c"), A("d")]
+    assert "".join(s.text for s in hy.render(Conversation(turns, system="S", tools=None))) == (
+        "<|startoftext|>S<|extra_4|>a<|extra_0|>b<|eos|><|startoftext|>c<|extra_0|>d<|eos|>")
+    for system in (None, ""):
+        assert "".join(s.text for s in hy.render(Conversation(turns, system=system, tools=None))) == (
+            "<|startoftext|>a<|extra_0|>b<|eos|><|startoftext|>c<|extra_0|>d<|eos|>")

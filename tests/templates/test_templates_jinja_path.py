@@ -117,7 +117,7 @@ def documented_failure(jinja, family, conv) -> str | None:
         return "cannot find reply"
     if family.name == "gpt_oss" and any(m.role == "assistant" for m in conv.messages):
         return "harmony format"
-    if family.name in ("glm4_moe", "glm4_7") and not jinja.end_of_turn and history_reasoning(conv):
+    if family.name in ("glm4_moe", "glm4_7", "aeva") and not jinja.end_of_turn and history_reasoning(conv):
         return "cannot find the end of reply"
     if family.name.startswith(("qwen3_5", "qwen3_6", "intern_s1")) and history_tool_steps(conv):
         return "cannot find reply"

@@ -31,7 +31,19 @@ official text, whose prompt has no empty block).
 from __future__ import annotations
 
 from lmforge.data.conversation import Conversation, Message
-from lmforge.templates.core import Ctx, Template, Thinking, _Out, call_ids, fill, register, split_think
+from lmforge.templates.core import (
+    OFFICIAL_DIR,
+    Ctx,
+    Template,
+    Thinking,
+    _Out,
+    call_ids,
+    fill,
+    register,
+    registered_template,
+    split_think,
+    with_default_system,
+)
 from lmforge.templates.tools import get_tool_format, tojson
 
 
@@ -289,6 +301,42 @@ register(
         reply="\n {content}",
         special_tokens=("[gMASK]", "sop", "<|system|>", "<|user|>", "<|assistant|>", "<|observation|>"),
         official="chatglm3.jinja",
+        **_GLM,
+    )
+)
+
+
+AEVA_SYSTEM = (
+    "You are an AI assistant named Aeva created by Zongzhi Lou. "
+    "Your answer should be friendly, unbiased, faithful, informative and detailed."
+)
+
+
+class Aeva(GLM47):
+    """Aeva (LLaMA-Factory's `aeva`): GLM-4.7's format with a default system prompt. No Aeva chat template was
+    found; LLaMA-Factory registers it as a copy of its `glm4_7`, so GLM-4.7's official template is the reference,
+    given the default system prompt where a conversation has none (and the checkpoint's template renders it)."""
+
+    def official_messages(self, conv: Conversation) -> list[dict]:
+        messages = super().official_messages(conv)
+        if conv.system is None and self.default_system is not None:
+            messages = [{"role": "system", "content": self.default_system}, *messages]
+        return messages
+
+    def chat_template(self) -> str:
+        source = (OFFICIAL_DIR / self.official).read_text(encoding="utf-8")
+        return with_default_system(source, self.default_system)
+
+
+register(
+    Aeva(
+        "aeva",
+        prefix="[gMASK]<sop>",
+        special_tokens=registered_template("glm4_7").special_tokens,
+        thinking=Thinking(),
+        tool_format=get_tool_format("glm4_7"),
+        official="glm4.7.jinja",
+        default_system=AEVA_SYSTEM,
         **_GLM,
     )
 )

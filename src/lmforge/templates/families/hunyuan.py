@@ -1,4 +1,6 @@
-"""Tencent Hunyuan-7B-Instruct-0124 (`hunyuan`): `<|startoftext|>{system}<|extra_4|>{user}<|extra_0|>{reply}<|eos|>`,
+"""Tencent Hunyuan and Hy models.
+
+Hunyuan-7B-Instruct-0124 (`hunyuan`): `<|startoftext|>{system}<|extra_4|>{user}<|extra_0|>{reply}<|eos|>`,
 later user messages `<|startoftext|>{user}<|extra_0|>`; there is no generation prompt (the model answers
 right after `<|extra_0|>`).
 
@@ -8,6 +10,19 @@ conversation without a system prompt gets its first user message wrapped as a he
 would make the first user message `<|startoftext|><|startoftext|>{user}<|extra_0|>`, but the template then
 calls `dict.update`, which transformers' sandbox forbids: an empty system prompt is rejected here. Set a system
 prompt (`default_system`) to get the layout the model card shows.
+
+Hy-MT2-7B / Hy-MT1.5-7B / Hunyuan-MT-7B (`hy_dense_7b`): the same tokens as `hunyuan`, with the official
+template's head fixed: `<|startoftext|>{system}<|extra_4|>{user}<|extra_0|>{reply}<|eos|>`, every other user
+message `<|startoftext|>{user}<|extra_0|>` (also the first one when there is no system prompt, or an empty
+one); no generation prompt. LLaMA-Factory's `hy_dense_7b` writes the begin token once and the eos once per
+sample (efficient_eos); the official template, mirrored here, writes them per turn, so the model learns to stop
+after each reply.
+
+Hy-MT2-1.8B / HY-MT1.5-1.8B (`hy_dense_1_8b`): `<｜hy_begin▁of▁sentence｜>{system}<｜hy_place▁holder▁no▁3｜>` (the
+system part only with a system prompt), `<｜hy_User｜>{user}`, `<｜hy_Assistant｜>{reply}<｜hy_place▁holder▁no▁2｜>`;
+the generation prompt is `<｜hy_Assistant｜>`, and without one the official template ends the text with
+`<｜hy_place▁holder▁no▁8｜>` (a prompt-side suffix here). LLaMA-Factory writes the end token once per sample
+(efficient_eos) and no suffix; the official template, mirrored here, ends every reply.
 """
 
 from lmforge.data.conversation import Conversation
@@ -51,5 +66,52 @@ register(
         stop_words=["<|eos|>"],
         special_tokens=(SOT, "<|extra_0|>", "<|extra_4|>", "<|eos|>"),
         official="hunyuan-7b-0124.jinja",
+    )
+)
+
+
+class HyDense7B(Template):
+    """Hy-MT2-7B's official template: the first message is the head; a user message right after a non-empty
+    head gets no `<|startoftext|>`, every other user message does."""
+
+    def render_start(self, out: _Out, ctx: Ctx) -> None:
+        if ctx.system:
+            out.prompt(f"{SOT}{ctx.system}<|extra_4|>")
+
+    def render_user(self, out: _Out, ctx: Ctx, i: int) -> None:
+        content = ctx.messages[i].content
+        position = i + (ctx.system is not None)  # the official template counts the system message
+        first = ctx.system if ctx.system is not None else ctx.messages[0].content
+        if position == 1 and first != "":
+            out.prompt(f"{content}<|extra_0|>")
+        else:
+            out.prompt(f"{SOT}{content}<|extra_0|>")
+
+
+register(
+    HyDense7B(
+        "hy_dense_7b",
+        end_of_turn="<|eos|>",
+        stop_words=["<|eos|>"],
+        special_tokens=(SOT, "<|extra_0|>", "<|extra_4|>", "<|eos|>"),
+        official="hy-mt2-7b.jinja",
+    )
+)
+
+HY_BOS = "<｜hy_begin▁of▁sentence｜>"
+HY_END = "<｜hy_place▁holder▁no▁2｜>"
+register(
+    Template(
+        "hy_dense_1_8b",
+        prefix=HY_BOS,
+        system="{content}<｜hy_place▁holder▁no▁3｜>",
+        user="<｜hy_User｜>{content}",
+        assistant="<｜hy_Assistant｜>",
+        end_of_turn=HY_END,
+        suffix="<｜hy_place▁holder▁no▁8｜>",
+        stop_words=[HY_END],
+        special_tokens=(HY_BOS, "<｜hy_place▁holder▁no▁3｜>", "<｜hy_User｜>", "<｜hy_Assistant｜>", HY_END,
+                        "<｜hy_place▁holder▁no▁8｜>"),
+        official="hy-mt2-1.8b.jinja",
     )
 )
