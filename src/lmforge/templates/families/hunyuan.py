@@ -33,6 +33,15 @@ part of what the model writes). Reasoning is reply text (`<think>...</think>\n<a
 with `<answer>` that is not the last message is cut to its answer, as officially. The official tool layout is
 not implemented (no tool format). LLaMA-Factory's `hunyuan_small` writes `<｜hy_place▁holder▁no▁8｜>` after
 the user message where the official template writes `<｜hy_Assistant｜>`: the official one is followed.
+
+Hy3 (`hy3`; the official template of tencent/Hy3-preview, whose tokens LLaMA-Factory's `hy3` uses) at its
+defaults, reasoning effort `no_think`: `<｜hy_begin▁of▁sentence｜>{system}<｜reasoning_mode｜>reasoning_effort:no_think`
+(the mode even without a system prompt), `<｜hy_User｜>{user}`, `<｜hy_Assistant｜><think></think>{reply}<｜hy_eos｜>`;
+the generation prompt is `<｜hy_Assistant｜><think></think>`. The official template writes no `<｜hy_eos｜>` after
+a final reply (outside its `is_training` mode): the final reply is rendered as generated, with it. Reasoning
+(efforts `low` / `high`) and the official tool layout are not implemented: reasoning and tools are rejected.
+LLaMA-Factory's `hy3` writes neither the reasoning mode nor the empty think block. tencent/Hy3 (final) renames
+every token (`<｜hy_User:opensource｜>`...): this is not its format (leave `template` unset for it).
 """
 
 from lmforge.data.conversation import Conversation
@@ -156,5 +165,29 @@ register(
         stop_words=["{eos}"],
         special_tokens=("<｜hy_place▁holder▁no▁3｜>", "<｜hy_User｜>", "<｜hy_Assistant｜>"),
         official="hunyuan-small.jinja",
+    )
+)
+
+HY3_MODE = "<｜reasoning_mode｜>reasoning_effort:no_think"
+
+
+class Hy3(Template):
+    """Hy3-preview at reasoning effort no_think: see the module docstring."""
+
+    def render_start(self, out: _Out, ctx: Ctx) -> None:
+        out.prompt(f"{self.prefix}{ctx.system or ''}{HY3_MODE}")
+
+
+register(
+    Hy3(
+        "hy3",
+        prefix=HY_BOS,
+        user="<｜hy_User｜>{content}",
+        assistant="<｜hy_Assistant｜><think></think>",
+        end_of_turn="<｜hy_eos｜>",
+        stop_words=["<｜hy_eos｜>"],
+        special_tokens=(HY_BOS, "<｜hy_User｜>", "<｜hy_Assistant｜>", "<｜hy_eos｜>", "<｜reasoning_mode｜>"),
+        final_reply_as_generated=True,
+        official="hy3-preview.jinja",
     )
 )
