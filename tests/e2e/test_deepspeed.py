@@ -1,8 +1,8 @@
 """DeepSpeed ZeRO through `lmforge train`, on CPU (DeepSpeed picks its CPU accelerator here).
 
 ZeRO-3 partitions the weights as they load (deepspeed.zero.Init), so these runs cover the set-up order (DeepSpeed's
-process group before the model), a full-weight ZeRO-3 run, a preference stage under ZeRO-3, ZeRO-2, and the LoRA
-fast path under DeepSpeed's own bf16 (no autocast).
+process group before the model), full-weight ZeRO-3 runs, dpo under ZeRO-3 (LoRA, and full with a partitioned
+reference model), ZeRO-2, and the LoRA fast path under DeepSpeed's own bf16 (no autocast).
 """
 
 import json
@@ -40,7 +40,10 @@ def _add_pairs(data: Path) -> None:
     ("ds_z2_config.json", ()),  # ZeRO-2 + LoRA sft
     ("ds_z3_config.json", ("finetuning_type=full", "learning_rate=1e-4")),  # ZeRO-3, every weight partitioned
     ("ds_z3_config.json", ("stage=dpo", "dataset=tiny_dpo")),  # ZeRO-3 + LoRA dpo (reference: adapter off)
-], ids=["z2-lora-sft", "z3-full-sft", "z3-lora-dpo"])
+    # full dpo: the reference is a second partitioned model, run by an inference-only DeepSpeed engine (without
+    # one its partitioned embedding failed: "Padding_idx must be within num_embeddings")
+    ("ds_z3_config.json", ("stage=dpo", "dataset=tiny_dpo", "finetuning_type=full", "learning_rate=1e-4")),
+], ids=["z2-lora-sft", "z3-full-sft", "z3-lora-dpo", "z3-full-dpo"])
 def test_zero_on_two_processes_matches_one_process(tiny_model, tmp_path, config, extra):
     """Each rank holds half of the optimiser state (ZeRO-2) or of every weight too (ZeRO-3); the losses equal a
     plain single-process run with the same global batch. Before DeepSpeed's process group was set up ahead of
