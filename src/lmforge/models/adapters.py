@@ -47,8 +47,12 @@ def apply_finetuning(model, cfg: Config, *, is_trainable: bool = True):
 
 
 def trainable_summary(model) -> str:
-    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
-    total = sum(p.numel() for p in model.parameters())
+    # A ZeRO-3 weight partitioned as it loaded holds an empty tensor here; ds_numel is its full size.
+    def numel(p):
+        return getattr(p, "ds_numel", None) or p.numel()
+
+    trainable = sum(numel(p) for p in model.parameters() if p.requires_grad)
+    total = sum(numel(p) for p in model.parameters())
     return f"{trainable:,} of {total:,} ({100 * trainable / max(total, 1):.4f}%)"
 
 

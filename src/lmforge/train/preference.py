@@ -136,7 +136,7 @@ class DPOTrainer(_StageTrainer):
         super().__init__(*args, **kwargs)
         self.ref_model = ref_model
         if ref_model is not None:
-            self.ref_model = self.accelerator.prepare_model(ref_model, evaluation_mode=True)
+            self.ref_model = self.prepare_reference(ref_model)
         self.bco_baseline = RunningMean()  # pref_bco_weight: the running mean of the implicit rewards
 
     def _reference_context(self):

@@ -74,6 +74,31 @@ class LmforgeTrainer(Seq2SeqTrainer):
             log.info("activation offload (use_unsloth_gc): no CUDA GPU, so there is nothing to offload")
         self._report_speed_choices()
 
+    def prepare_reference(self, model):
+        """A frozen reference model placed as the policy is. Under ZeRO-3 its weights were partitioned as they
+        loaded, and only a DeepSpeed engine gathers them for a forward: it gets an inference-only engine of its
+        own (as TRL does); elsewhere accelerate places it."""
+        plugin = self.accelerator.state.deepspeed_plugin if self.is_deepspeed_enabled else None
+        if plugin is None or plugin.zero_stage != 3:
+            return self.accelerator.prepare_model(model, evaluation_mode=True)
+        import copy
+
+        import deepspeed
+
+        ds = copy.deepcopy(plugin.deepspeed_config)
+        ds.pop("optimizer", None)
+        ds.pop("scheduler", None)
+        hidden = getattr(getattr(model, "config", None), "hidden_size", None) or 1024
+        zero = ds["zero_optimization"]  # the buckets left "auto" are sized here, as TRL sizes them
+        for key, value in (("reduce_bucket_size", hidden * hidden), ("stage3_prefetch_bucket_size", 0),
+                           ("stage3_param_persistence_threshold", 10 * hidden)):
+            if zero.get(key) == "auto":
+                zero[key] = value
+        zero.pop("offload_optimizer", None)  # nothing to optimise
+        engine, *_ = deepspeed.initialize(model=model, config=ds)
+        engine.eval()
+        return engine
+
     def _report_speed_choices(self) -> None:
         from lmforge.models import kernels
 

@@ -108,7 +108,7 @@ class GRPOTrainer(_MetricsMixin, LmforgeTrainer):
         self.reward_weights = torch.tensor(weights, dtype=torch.float32)
         self.ref_model = ref_model
         if ref_model is not None:
-            self.ref_model = self.accelerator.prepare_model(ref_model, evaluation_mode=True)
+            self.ref_model = self.prepare_reference(ref_model)
         self.stop_ids = [self.processing_class.eos_token_id]
         if template is not None:
             self.set_template(template)
