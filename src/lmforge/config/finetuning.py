@@ -134,7 +134,8 @@ class OptimizerArguments:
     badam_mask_mode: str = arg("adjacent", "BAdam mask mode.", choices=["adjacent", "scatter"])
     badam_verbose: int = arg(0, "BAdam verbosity (0, 1, 2).")
     use_adam_mini: bool = arg(False, "Adam-mini optimiser.", unsupported=_LATER)
-    use_muon: bool = arg(False, "Muon optimiser.", unsupported=_LATER)
+    use_muon: bool = arg(False, "Muon optimiser: the hidden 2-D weight matrices get orthogonalised momentum "
+                               "updates (torch.optim.Muon); embeddings, the output head, norms and biases AdamW.")
 
 
 @dataclass

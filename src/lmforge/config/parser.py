@@ -673,6 +673,25 @@ def _validate_low_rank_optimizer(cfg: Config) -> None:
                   "gradient_accumulation_steps: 1")
 
 
+def _validate_muon(cfg: Config) -> None:
+    f, t = cfg.finetuning, cfg.training
+    if not f.use_muon:
+        return
+    for key, other in (("use_galore", "GaLore"), ("use_apollo", "APOLLO"), ("loraplus_lr_ratio", "LoRA+")):
+        if getattr(f, key) not in (None, False):
+            _conflict(f"use_muon: true with {key}; Muon and {other} each set up the whole optimiser: choose one")
+    if t.deepspeed:
+        _conflict("use_muon: true with deepspeed; Muon orthogonalises each whole weight matrix, which DeepSpeed's "
+                  "partitioned optimiser never sees: remove deepspeed (single GPU or DDP)")
+    if getattr(t, "fsdp", None):
+        _conflict("use_muon: true with fsdp; Muon orthogonalises each whole weight matrix, which FSDP shards: "
+                  "remove fsdp (single GPU or DDP)")
+    optim = _plain(t.optim)
+    if "optim" in cfg.user_keys and optim not in ("adamw_torch", "adamw_torch_fused"):
+        _conflict(f"use_muon: true with optim: {optim}; Muon runs AdamW for the parameters it does not take: "
+                  "remove optim (or set adamw_torch)")
+
+
 def _validate_train(cfg: Config) -> None:
     m, d, f, t = cfg.model, cfg.data, cfg.finetuning, cfg.training
     if not m.model_name_or_path:
@@ -697,6 +716,7 @@ def _validate_train(cfg: Config) -> None:
         _conflict("use_unsloth_gc: true with use_reentrant_gc: false; the offload moves what reentrant "
                   "checkpointing saves, so keep use_reentrant_gc: true (the default)")
     _validate_low_rank_optimizer(cfg)
+    _validate_muon(cfg)
     validate_finetuning(f, t)
     if m.offload_embedding and f.finetuning_type != "lora":
         _conflict(f"offload_embedding: true with finetuning_type={f.finetuning_type}; the table on the CPU must "

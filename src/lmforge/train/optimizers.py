@@ -1,5 +1,6 @@
-"""Optimisers beyond transformers' defaults: LoRA+ parameter groups, and GaLore / APOLLO set up the way
-LLaMA-Factory's keys describe them, run by transformers' own low-rank optimisers."""
+"""Optimisers beyond transformers' defaults: LoRA+ parameter groups, GaLore / APOLLO set up the way
+LLaMA-Factory's keys describe them, run by transformers' own low-rank optimisers, and Muon (torch.optim.Muon on
+the hidden matrices, AdamW on the rest)."""
 
 from __future__ import annotations
 
@@ -81,3 +82,80 @@ def use_low_rank_optimizer(args, model, f) -> str | None:
     log.info("%s: optimiser %s on %s (%s)", "GaLore" if method == "galore" else "APOLLO", name,
              ", ".join(targets), args.optim_args)
     return name
+
+
+def muon_param_split(model) -> tuple[list, list]:
+    """use_muon's split (LLaMA-Factory's rule): the trainable 2-D matrices whose names contain neither "embed"
+    nor "lm_head" go to Muon; everything else trainable (embeddings, the output head, norms, biases) to AdamW."""
+    muon, adamw = [], []
+    for name, p in model.named_parameters():
+        if p.requires_grad:
+            hidden_matrix = p.ndim == 2 and "embed" not in name and "lm_head" not in name
+            (muon if hidden_matrix else adamw).append(p)
+    return muon, adamw
+
+
+class MuonWithAdamW(torch.optim.Optimizer):
+    """One optimiser object for the Trainer: torch.optim.Muon on the hidden matrices, torch.optim.AdamW on the
+    rest. Its param_groups are the two inner optimisers' groups (so the LR scheduler moves both learning
+    rates), and its state_dict holds both states (so checkpoints save and resume both)."""
+
+    def __init__(self, muon_params, adamw_params, *, lr, weight_decay, betas, eps):
+        # not Optimizer.__init__: the groups and the state belong to the inner optimisers
+        self.defaults = {"lr": lr, "weight_decay": weight_decay}
+        self._optimizer_step_pre_hooks, self._optimizer_step_post_hooks = {}, {}
+        self._optimizer_state_dict_pre_hooks, self._optimizer_state_dict_post_hooks = {}, {}
+        self._optimizer_load_state_dict_pre_hooks, self._optimizer_load_state_dict_post_hooks = {}, {}
+        # Moonshot's scaling (LLaMA-Factory's Muon): lr x 0.2 x sqrt(max(rows, cols)), the update RMS of AdamW
+        self.muon = torch.optim.Muon(muon_params, lr=lr, weight_decay=weight_decay,
+                                     adjust_lr_fn="match_rms_adamw") if muon_params else None
+        self.adamw = torch.optim.AdamW(adamw_params, lr=lr, weight_decay=weight_decay, betas=betas,
+                                       eps=eps) if adamw_params else None
+
+    def _inner(self):
+        return [o for o in (self.muon, self.adamw) if o is not None]
+
+    @property
+    def param_groups(self):
+        return [g for o in self._inner() for g in o.param_groups]
+
+    @property
+    def state(self):
+        return {p: s for o in self._inner() for p, s in o.state.items()}
+
+    @torch.no_grad()
+    def step(self, closure=None):
+        loss = None
+        if closure is not None:
+            with torch.enable_grad():
+                loss = closure()
+        for o in self._inner():
+            o.step()
+        return loss
+
+    def zero_grad(self, set_to_none: bool = True) -> None:
+        for o in self._inner():
+            o.zero_grad(set_to_none=set_to_none)
+
+    def state_dict(self):
+        return {"muon": self.muon.state_dict() if self.muon else None,
+                "adamw": self.adamw.state_dict() if self.adamw else None}
+
+    def load_state_dict(self, state_dict) -> None:
+        for key, o in (("muon", self.muon), ("adamw", self.adamw)):
+            if (o is None) != (state_dict.get(key) is None):
+                raise ValueError(f"this checkpoint's optimiser state does not match use_muon's {key} parameters")
+            if o is not None:
+                o.load_state_dict(state_dict[key])
+
+    def __repr__(self) -> str:
+        return f"MuonWithAdamW(muon={self.muon!r}, adamw={self.adamw!r})"
+
+
+def muon_optimizer(model, args) -> MuonWithAdamW:
+    """use_muon: Muon for the hidden matrices, AdamW (adam_beta1/2, adam_epsilon) for the rest, both at
+    learning_rate and weight_decay, as LLaMA-Factory sets it up."""
+    muon, adamw = muon_param_split(model)
+    log.info("Muon: %d matrices by Muon, %d parameters by AdamW", len(muon), len(adamw))
+    return MuonWithAdamW(muon, adamw, lr=args.learning_rate, weight_decay=args.weight_decay,
+                         betas=(args.adam_beta1, args.adam_beta2), eps=args.adam_epsilon)

@@ -287,9 +287,11 @@ class LmforgeTrainer(Seq2SeqTrainer):
 
     # -- optimizer -------------------------------------------------------------------------------------------
     def create_optimizer(self, model=None):
-        from lmforge.train.optimizers import loraplus_optimizer, use_low_rank_optimizer
+        from lmforge.train.optimizers import loraplus_optimizer, muon_optimizer, use_low_rank_optimizer
 
         f = self.lmforge_config.finetuning
+        if self.optimizer is None and f.use_muon:
+            self.optimizer = muon_optimizer(self.model, self.args)
         if self.optimizer is None and f.loraplus_lr_ratio is not None:
             self.optimizer = loraplus_optimizer(self.model, self.args, f.loraplus_lr_ratio, f.loraplus_lr_embedding)
         if self.optimizer is None:
