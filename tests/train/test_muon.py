@@ -122,6 +122,7 @@ def test_muon_schedule_and_resume(tiny_model, tmp_path):
     (["use_apollo=true"], "use_muon: true with use_apollo"),
     (["finetuning_type=lora", "loraplus_lr_ratio=16"], "use_muon: true with loraplus_lr_ratio"),
     (["deepspeed=examples/deepspeed/ds_z3_config.json"], "use_muon: true with deepspeed"),
+    (["fsdp=full_shard"], "use_muon: true with fsdp"),
     (["optim=sgd"], "use_muon: true with optim: sgd"),
 ])
 def test_muon_config_errors(tmp_path, keys, message):
