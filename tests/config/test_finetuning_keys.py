@@ -52,3 +52,14 @@ def test_valid_combinations_parse():
                                          "val_size=0.1", "eval_strategy=steps", "load_best_model_at_end=true",
                                          "save_strategy=steps"]))
     assert cfg.finetuning.pref_bco_weight == 0.5 and cfg.finetuning.early_stopping_steps == 2
+
+
+@pytest.mark.parametrize("extra, gc", [
+    ([], True),  # LLaMA-Factory's use_unsloth trains with Unsloth's offloaded checkpointing
+    (["disable_gradient_checkpointing=true"], False),
+    (["use_reentrant_gc=false"], False),
+])
+def test_use_unsloth_is_accepted_and_maps_to_offloaded_checkpointing(extra, gc):
+    cfg = load_config(parse_argv(BASE + ["use_unsloth=true", *extra]))
+    assert cfg.model.use_unsloth and cfg.model.use_unsloth_gc is gc
+    assert load_config(parse_argv(BASE)).model.use_unsloth_gc is False

@@ -208,3 +208,13 @@ def test_sft_loss_variants_log_their_formula_on_step_1(tiny_model, tmp_path, cap
     assert logged == pytest.approx(want, rel=1e-5) and abs(want - plain) > 1e-3  # not the plain cross-entropy
     # the 151k-vocabulary qwen3 model would take the fused head; these losses take the logits path
     assert "on the model's logits (the fused head computes plain cross-entropy only)" in caplog.text
+
+
+def test_use_unsloth_takes_lmforges_fast_path_and_trains(tiny_model, tmp_path, caplog):
+    trainer, _ = _trainer(tiny_model("qwen3"), tmp_path, "use_unsloth=true")  # checkpointing off here
+    with caplog.at_level("INFO", logger="lmforge"):
+        trainer._report_speed_choices()
+        result = trainer.train()
+    assert "use_unsloth: lmforge's own fast path, not Unsloth" in caplog.text
+    assert "(use_unsloth_gc: off, as gradient checkpointing is off or not reentrant)" in caplog.text
+    assert math.isfinite(result.training_loss) and trainer.state.global_step == 2

@@ -117,6 +117,10 @@ class LmforgeTrainer(Seq2SeqTrainer):
                      "fused autograd node where that is exact%s", n, cfg.finetuning.lora_rank,
                      "" if kernels.FUSED_LORA else " (fusion off)")
         log.info("torch.compile: %s", "on" if args.torch_compile else "off (torch_compile: true turns it on)")
+        if cfg.model.use_unsloth:
+            log.info("use_unsloth: lmforge's own fast path, not Unsloth: lean/fused LoRA and the fused head + "
+                     "cross-entropy (on by default), and offloaded gradient checkpointing (use_unsloth_gc: %s)",
+                     "on" if cfg.model.use_unsloth_gc else "off, as gradient checkpointing is off or not reentrant")
 
     # -- loss ------------------------------------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
