@@ -24,6 +24,11 @@ BASE = ["model_name_or_path=m", "dataset=a"]
         (["early_stopping_steps=0", "val_size=0.1", "eval_strategy=steps", "metric_for_best_model=eval_loss"],
          "early_stopping_steps: 0 is out of range; expected an integer >= 1"),
         (["stage=dpo", "compute_accuracy=true"], "compute_accuracy: true with stage=dpo"),
+        (["use_dft_loss=true", "use_eaft_loss=true"],
+         "use_dft_loss: true and use_eaft_loss: true; these are alternative sft losses: keep one"),
+        (["stage=pt", "use_dft_loss=true"], "use_dft_loss: true with stage=pt; it replaces the sft cross-entropy"),
+        (["stage=dpo", "use_eaft_loss=true"], "use_eaft_loss: true with stage=dpo"),
+        (["use_asft_loss=true"], "ASFT needs a reference model"),
         (["do_train=false", "do_predict=true", "val_size=0.1", "predict_with_generate=true",
           "compute_accuracy=true"], "compute_accuracy: true with predict_with_generate: true"),
         (["swanlab_lark_webhook_url=https://x"], "swanlab_lark_webhook_url: SwanLab's Lark notifications are not"),
@@ -47,3 +52,14 @@ def test_valid_combinations_parse():
                                          "val_size=0.1", "eval_strategy=steps", "load_best_model_at_end=true",
                                          "save_strategy=steps"]))
     assert cfg.finetuning.pref_bco_weight == 0.5 and cfg.finetuning.early_stopping_steps == 2
+
+
+@pytest.mark.parametrize("extra, gc", [
+    ([], True),  # LLaMA-Factory's use_unsloth trains with Unsloth's offloaded checkpointing
+    (["disable_gradient_checkpointing=true"], False),
+    (["use_reentrant_gc=false"], False),
+])
+def test_use_unsloth_is_accepted_and_maps_to_offloaded_checkpointing(extra, gc):
+    cfg = load_config(parse_argv(BASE + ["use_unsloth=true", *extra]))
+    assert cfg.model.use_unsloth and cfg.model.use_unsloth_gc is gc
+    assert load_config(parse_argv(BASE)).model.use_unsloth_gc is False

@@ -728,3 +728,81 @@ def test_token_and_sequence_accuracy_against_a_loop():
     got = sequence_accuracy(correct, mask)
     assert got.tolist() == pytest.approx(want)
     assert len(want) == 2 and want[1] > 0
+
+
+# ----------------------------------------------------------------------------------------------------
+# DFT / EAFT (use_dft_loss, use_eaft_loss): weighted token cross-entropy, weights detached
+
+
+def ref_weighted_tokens(logits, labels, weight_of, ignore=-100):
+    """[(-log p(label), weight, softmax row, label)] per loss token, all in Python floats."""
+    out = []
+    for row_logits, row_labels in zip(logits.double().tolist(), labels.tolist(), strict=True):
+        for t in range(len(row_labels) - 1):
+            label = row_labels[t + 1]
+            if label == ignore:
+                continue
+            z = row_logits[t]
+            m = max(z)
+            lse = m + math.log(sum(math.exp(v - m) for v in z))
+            probs = [math.exp(v - lse) for v in z]
+            out.append((lse - z[label], weight_of(z, probs[label]), probs, label))
+    return out
+
+
+def dft_weight(z, p_label):
+    return p_label
+
+
+def eaft_weight(alpha):
+    def weight(z, p_label):
+        top = sorted(z, reverse=True)[:20]
+        m = max(top)
+        lse = m + math.log(sum(math.exp(v - m) for v in top))
+        entropy = -sum(math.exp(v - lse) * (v - lse) for v in top)
+        return (entropy / 3.0) ** alpha
+    return weight
+
+
+SFT_LOSSES = [
+    ("dft", lambda lg, lb, n: L.dft_loss(lg, lb, num_items_in_batch=n), dft_weight),
+    ("eaft1", lambda lg, lb, n: L.eaft_loss(lg, lb, num_items_in_batch=n), eaft_weight(1.0)),
+    ("eaft0.5", lambda lg, lb, n: L.eaft_loss(lg, lb, num_items_in_batch=n, alpha=0.5), eaft_weight(0.5)),
+]
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+@pytest.mark.parametrize("name, loss_fn, weight_of", SFT_LOSSES, ids=[s[0] for s in SFT_LOSSES])
+def test_sft_weighted_losses_value_and_gradient(seed, name, loss_fn, weight_of):
+    logits, labels = random_batch(seed, vocab=30)  # 30 > 20: EAFT's top-20 entropy leaves tokens out
+    tokens = ref_weighted_tokens(logits, labels, weight_of)
+    for n in (None, len(tokens) + 5, torch.tensor(len(tokens) + 5)):
+        divisor = len(tokens) if n is None else int(n)
+        x = logits.clone().requires_grad_(True)
+        loss = loss_fn(x, labels, n)
+        assert loss.item() == pytest.approx(sum(ce * w for ce, w, _, _ in tokens) / divisor, rel=1e-12)
+        loss.backward()
+        # d/dz [w.detach() * -log p(label)] = w * (softmax - onehot) / divisor
+        want = torch.zeros_like(logits)
+        flat = [(b, t) for b in range(labels.shape[0]) for t in range(labels.shape[1] - 1)
+                if labels[b, t + 1] != -100]
+        for (b, t), (_, w, probs, label) in zip(flat, tokens, strict=True):
+            for v, p in enumerate(probs):
+                want[b, t, v] = w * (p - (v == label)) / divisor
+        assert torch.allclose(x.grad, want, rtol=1e-10, atol=1e-14)
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.bfloat16])
+def test_sft_weighted_losses_upcast_low_precision_logits(dtype):
+    logits, labels = random_batch(0, vocab=30)
+    for fn, weight_of in ((L.dft_loss, dft_weight), (L.eaft_loss, eaft_weight(1.0))):
+        tokens = ref_weighted_tokens(logits.to(dtype), labels, weight_of)
+        loss = fn(logits.to(dtype), labels)
+        assert loss.dtype == torch.float32
+        assert loss.item() == pytest.approx(sum(ce * w for ce, w, _, _ in tokens) / len(tokens), rel=1e-5)
+
+
+def test_sft_weighted_losses_without_loss_tokens_are_zero():
+    logits, labels = random_batch(0)
+    labels[:] = -100
+    assert L.dft_loss(logits, labels).item() == 0.0 and L.eaft_loss(logits, labels).item() == 0.0

@@ -170,3 +170,51 @@ def test_bco_baseline_survives_resume(tmp_path):
     assert step3[0]["bco/baseline"] != 0.0
     assert step3[1]["bco/baseline"] == pytest.approx(step3[0]["bco/baseline"], rel=1e-5)
     assert step3[1]["loss"] == pytest.approx(step3[0]["loss"], rel=1e-4)
+
+
+def _weighted_ce_reference(logits, labels, weight_of):
+    """sum over loss tokens of weight * -log p(label) / number of loss tokens, a loop in float64."""
+    total, count = 0.0, 0
+    for row_logits, row_labels in zip(logits.double(), labels, strict=True):
+        for t in range(len(row_labels) - 1):
+            label = int(row_labels[t + 1])
+            if label == -100:
+                continue
+            log_p = torch.log_softmax(row_logits[t], -1)
+            top = torch.topk(row_logits[t], 20).values
+            top_log_p = top - torch.logsumexp(top, -1)
+            entropy = float(-(top_log_p.exp() * top_log_p).sum())
+            total += weight_of(math.exp(float(log_p[label])), entropy) * -float(log_p[label])
+            count += 1
+    return total / count
+
+
+@pytest.mark.parametrize("key, weight_of", [
+    ("use_dft_loss=true", lambda p, h: p),
+    ("use_eaft_loss=true", lambda p, h: h / 3.0),
+    ("eaft_alpha=0.5", lambda p, h: (h / 3.0) ** 0.5),
+])
+def test_sft_loss_variants_log_their_formula_on_step_1(tiny_model, tmp_path, caplog, key, weight_of):
+    extra = ["use_eaft_loss=true", key] if key.startswith("eaft_alpha") else [key]
+    trainer, rows = _trainer(tiny_model("qwen3"), tmp_path, *extra, "max_steps=1", "per_device_train_batch_size=8")
+    batch = trainer.data_collator(rows)  # one step = all 8 rows, so the order does not matter
+    with torch.no_grad():
+        logits = trainer.model(input_ids=batch["input_ids"], attention_mask=batch["attention_mask"]).logits
+    want = _weighted_ce_reference(logits, batch["labels"], weight_of)
+    plain = float(causal_lm_loss(logits, batch["labels"]))
+    with caplog.at_level("INFO", logger="lmforge"):
+        trainer.train()
+    logged = trainer.state.log_history[0]["loss"]
+    assert logged == pytest.approx(want, rel=1e-5) and abs(want - plain) > 1e-3  # not the plain cross-entropy
+    # the 151k-vocabulary qwen3 model would take the fused head; these losses take the logits path
+    assert "on the model's logits (the fused head computes plain cross-entropy only)" in caplog.text
+
+
+def test_use_unsloth_takes_lmforges_fast_path_and_trains(tiny_model, tmp_path, caplog):
+    trainer, _ = _trainer(tiny_model("qwen3"), tmp_path, "use_unsloth=true")  # checkpointing off here
+    with caplog.at_level("INFO", logger="lmforge"):
+        trainer._report_speed_choices()
+        result = trainer.train()
+    assert "use_unsloth: lmforge's own fast path, not Unsloth" in caplog.text
+    assert "(use_unsloth_gc: off, as gradient checkpointing is off or not reentrant)" in caplog.text
+    assert math.isfinite(result.training_loss) and trainer.state.global_step == 2

@@ -148,6 +148,15 @@ class FinetuningArguments(FreezeArguments, LoraArguments, PreferenceArguments, G
     freeze_multi_modal_projector: bool = arg(True, "Multimodal: freeze the projector.")
     freeze_language_model: bool = arg(False, "Multimodal: freeze the language model.")
     compute_accuracy: bool = arg(False, "Compute token accuracy during evaluation.")
+    use_dft_loss: bool = arg(False, "sft: DFT loss, each token's cross-entropy weighted by its (detached) "
+                             "probability.")
+    use_asft_loss: bool = arg(False, "sft: ASFT loss, DFT plus asft_alpha x KL(reference || policy).",
+                              unsupported="ASFT needs a reference model (LLaMA-Factory loads one for it); lmforge "
+                              "does not load one for sft yet: use use_dft_loss, or remove it")
+    asft_alpha: float = arg(0.1, "sft: weight of ASFT's KL term (use_asft_loss).")
+    use_eaft_loss: bool = arg(False, "sft: EAFT loss, each token's cross-entropy weighted by (top-20 "
+                              "entropy / 3) ** eaft_alpha, detached.")
+    eaft_alpha: float = arg(1.0, "sft: exponent of EAFT's entropy weight (use_eaft_loss).")
     disable_shuffling: bool = arg(False, "Do not shuffle the training data.")
     plot_loss: bool = arg(False, "Save training_loss.png (and eval_loss.png) into output_dir.")
     include_effective_tokens_per_second: bool = arg(False, "Log effective (non-padding) tokens per second.")
@@ -176,6 +185,13 @@ def validate_finetuning(f: FinetuningArguments, training) -> None:
         raise ConfigError(f"pref_bco_weight: {f.pref_bco_weight} with stage={f.stage}, pref_loss={f.pref_loss}; "
                           "BCO compares the policy with the reference model: it needs stage: dpo with pref_loss "
                           "sigmoid, hinge, ipo or kto_pair")
+    sft_losses = [k for k in ("use_dft_loss", "use_asft_loss", "use_eaft_loss") if getattr(f, k)]
+    if len(sft_losses) > 1:
+        raise ConfigError(f"{' and '.join(k + ': true' for k in sft_losses)}; these are alternative sft losses: "
+                          "keep one")
+    if sft_losses and f.stage != "sft":
+        raise ConfigError(f"{sft_losses[0]}: true with stage={f.stage}; it replaces the sft cross-entropy (stage: "
+                          f"sft only; LLaMA-Factory ignores it in other stages): use stage: sft or remove it")
     if f.compute_accuracy and f.stage not in ("pt", "sft"):
         raise ConfigError(f"compute_accuracy: true with stage={f.stage}; token accuracy is an evaluation metric of "
                           "pt and sft (rm, dpo and kto log rewards/accuracies themselves): remove compute_accuracy")

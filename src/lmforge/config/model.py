@@ -43,7 +43,10 @@ class ModelArguments:
                           choices=["auto", "disabled", "eager", "sdpa", "fa2", "fa3", "flex"])
     shift_attn: bool = arg(False, "Shift short attention (S^2-Attn) of LongLoRA.", unsupported=_LATER)
     mixture_of_depths: str | None = arg(None, "Mixture-of-depths conversion.", unsupported=_LATER)
-    use_unsloth: bool = arg(False, "Use Unsloth's patches.", unsupported="lmforge has its own kernels; remove it")
+    use_unsloth: bool = arg(False, "Unsloth's fast path (LLaMA-Factory's key): lmforge maps it to its own: the "
+                            "default-on lean/fused LoRA and fused head + cross-entropy, plus offloaded gradient "
+                            "checkpointing (use_unsloth_gc), as Unsloth's 'unsloth' checkpointing, unless "
+                            "checkpointing is off. Unsloth itself is not used.")
     use_unsloth_gc: bool = arg(False, "Offloaded gradient checkpointing (Unsloth's name): each layer's saved "
                                "input waits in pinned CPU memory instead of on the GPU (lmforge's own code).")
     offload_embedding: bool = arg(False, "Keep the frozen input embedding table in CPU memory (lmforge): saves "

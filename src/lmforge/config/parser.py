@@ -709,6 +709,10 @@ def _validate_train(cfg: Config) -> None:
     if _plain(t.eval_strategy) != "no" and not (d.val_size > 0 or d.eval_dataset):
         _conflict(f"eval_strategy={_plain(t.eval_strategy)} but there is no evaluation data; set val_size "
                   "(e.g. 0.1) or eval_dataset, or set eval_strategy: no")
+    if m.use_unsloth and not m.disable_gradient_checkpointing and m.use_reentrant_gc:
+        # LLaMA-Factory's use_unsloth loads through Unsloth with use_gradient_checkpointing="unsloth" (its
+        # offloaded checkpointing); lmforge's own version of that is use_unsloth_gc
+        m.use_unsloth_gc = True
     if m.use_unsloth_gc and "disable_gradient_checkpointing" in cfg.user_keys and m.disable_gradient_checkpointing:
         _conflict("use_unsloth_gc: true with disable_gradient_checkpointing: true; offloaded checkpointing is a "
                   "form of gradient checkpointing, keep one")

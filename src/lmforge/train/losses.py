@@ -262,6 +262,49 @@ def causal_lm_loss(
     return total / _normaliser(num_items_in_batch, (shifted != ignore_index).sum())
 
 
+def _token_ce(logits: Tensor, labels: Tensor, ignore_index: int) -> tuple[Tensor, Tensor, Tensor]:
+    """(per-token cross-entropy [N], the logits [N, V] of the loss tokens, in float32+) for the N loss tokens."""
+    _check_logits_labels(logits, labels)
+    shifted = F.pad(labels[:, 1:], (0, 1), value=ignore_index).reshape(-1)
+    mask = shifted != ignore_index
+    rows = _upcast(logits.reshape(-1, logits.shape[-1])[mask])
+    return F.cross_entropy(rows, shifted[mask], reduction="none"), rows, mask.sum()
+
+
+def dft_loss(
+    logits: Tensor,
+    labels: Tensor,
+    num_items_in_batch: int | Tensor | None = None,
+    ignore_index: int = IGNORE_INDEX,
+) -> Tensor:
+    """DFT (Dynamic Fine-Tuning, LLaMA-Factory's use_dft_loss): each token's cross-entropy weighted by its
+    own probability p(label), the weight detached: sum_t p_t.detach() * -log p_t / normaliser (the
+    normaliser of causal_lm_loss, so gradient accumulation stays exact)."""
+    ce, _, count = _token_ce(logits, labels, ignore_index)
+    return (ce * torch.exp(-ce.detach())).sum() / _normaliser(num_items_in_batch, count)
+
+
+def eaft_loss(
+    logits: Tensor,
+    labels: Tensor,
+    num_items_in_batch: int | Tensor | None = None,
+    alpha: float = 1.0,
+    ignore_index: int = IGNORE_INDEX,
+    top_k: int = 20,
+) -> Tensor:
+    """EAFT (entropy-adaptive fine-tuning, LLaMA-Factory's use_eaft_loss / eaft_alpha): each token's
+    cross-entropy weighted by (H / 3) ** alpha, detached, where H is the entropy of the softmax over the
+    token's top-20 logits (renormalised over those 20; LLaMA-Factory's approximation; 3 ~ ln 20 scales it
+    to about [0, 1]). Same normaliser as causal_lm_loss."""
+    ce, rows, count = _token_ce(logits, labels, ignore_index)
+    with torch.no_grad():
+        top = torch.topk(rows, k=min(top_k, rows.shape[-1]), dim=-1).values
+        log_p = top - torch.logsumexp(top, dim=-1, keepdim=True)
+        entropy = -(log_p.exp() * log_p).sum(-1)
+        weight = (entropy / 3.0) ** alpha
+    return (ce * weight).sum() / _normaliser(num_items_in_batch, count)
+
+
 class _LinearCrossEntropy(torch.autograd.Function):
     """sum_n CE(hidden[n] @ weight.T, targets[n]) * scale, chunk by chunk over n.
 

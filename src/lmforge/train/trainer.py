@@ -10,6 +10,7 @@ import logging
 import os
 import shutil
 import time
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +26,8 @@ from lmforge.train.losses import (
     _normaliser,
     causal_lm_loss,
     chunked_linear_cross_entropy,
+    dft_loss,
+    eaft_loss,
     packed_to_rows,
     sequence_accuracy,
     token_accuracy,
@@ -114,6 +117,10 @@ class LmforgeTrainer(Seq2SeqTrainer):
                      "fused autograd node where that is exact%s", n, cfg.finetuning.lora_rank,
                      "" if kernels.FUSED_LORA else " (fusion off)")
         log.info("torch.compile: %s", "on" if args.torch_compile else "off (torch_compile: true turns it on)")
+        if cfg.model.use_unsloth:
+            log.info("use_unsloth: lmforge's own fast path, not Unsloth: lean/fused LoRA and the fused head + "
+                     "cross-entropy (on by default), and offloaded gradient checkpointing (use_unsloth_gc: %s)",
+                     "on" if cfg.model.use_unsloth_gc else "off, as gradient checkpointing is off or not reentrant")
 
     # -- loss ------------------------------------------------------------------------------------------------
     def compute_loss(self, model, inputs, return_outputs=False, num_items_in_batch=None):
@@ -125,12 +132,13 @@ class LmforgeTrainer(Seq2SeqTrainer):
             inputs = {**inputs, "output_router_logits": True}
         self._aux_loss = None
         loss = None
-        if model.training and not return_outputs and self._loss_head(model) is not None:
+        sft_loss = self._sft_loss()
+        if model.training and not return_outputs and sft_loss is None and self._loss_head(model) is not None:
             loss = self._head_fused_loss(model, inputs, labels, num_items_in_batch)
         if loss is None:
             outputs = model(**inputs, use_cache=False)
             self._aux_loss = getattr(outputs, "aux_loss", None)
-            loss = causal_lm_loss(outputs.logits, labels, num_items_in_batch=num_items_in_batch)
+            loss = (sft_loss or causal_lm_loss)(outputs.logits, labels, num_items_in_batch=num_items_in_batch)
             if not model.training and self.lmforge_config.finetuning.compute_accuracy:
                 self._add_accuracy(outputs.logits, labels, inputs.get("cu_seq_lens_q"))
         if num_items_in_batch is not None and self.args.average_tokens_across_devices:
@@ -139,6 +147,22 @@ class LmforgeTrainer(Seq2SeqTrainer):
         if model.training and self._aux_loss is not None:
             loss = loss + self._scaled_aux_loss(num_items_in_batch)
         return (loss, outputs) if return_outputs else loss
+
+    def _sft_loss(self):
+        """DFT / EAFT (use_dft_loss / use_eaft_loss, stage sft only: checked at parse time) in place of the
+        cross-entropy, or None. They weight each token by its full softmax, so they take the logits path (the
+        fused chunked head computes only the cross-entropy); the first call logs that."""
+        f = self.lmforge_config.finetuning
+        if f.use_dft_loss:
+            name, fn = "DFT (use_dft_loss)", dft_loss
+        elif f.use_eaft_loss:
+            name, fn = f"EAFT (use_eaft_loss, eaft_alpha={f.eaft_alpha})", partial(eaft_loss, alpha=f.eaft_alpha)
+        else:
+            return None
+        if not getattr(self, "_sft_loss_logged", False):
+            self._sft_loss_logged = True
+            log.info("loss: %s on the model's logits (the fused head computes plain cross-entropy only)", name)
+        return fn
 
     def _add_tokens(self, n: int) -> None:
         self._tokens_since_log += n
