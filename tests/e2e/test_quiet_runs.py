@@ -60,7 +60,6 @@ def test_train_chat_export_import_no_optional_packages_and_warn_nothing(tmp_path
 
 def test_an_8bit_optimiser_still_gets_bitsandbytes(tmp_path):
     # the other side of the deferral: a run that asks for bitsandbytes imports it and trains
-    pytest.importorskip("bitsandbytes")
     _, imported = run("train", "examples/quickstart.yaml", f"output_dir={tmp_path}", "max_steps=1", "plot_loss=false",
                  "optim=adamw_bnb_8bit")
     assert imported == ["bitsandbytes"]
@@ -69,7 +68,6 @@ def test_an_8bit_optimiser_still_gets_bitsandbytes(tmp_path):
 def test_a_program_calling_main_gets_bitsandbytes_back_after(tmp_path):
     # the deferral lasts one command: a program (a test session) that runs main() and then needs
     # bitsandbytes, or asks whether it is installed, still finds it
-    pytest.importorskip("bitsandbytes")
     script = ("import importlib.util, sys\nfrom lmforge.cli import main\n"
               "assert main(['preview', '--help']) == 0\n"
               "assert 'bitsandbytes' not in sys.modules and importlib.util.find_spec('bitsandbytes')\n"

@@ -59,7 +59,7 @@ def browser_page(p):
 
 
 def test_a_typed_message_gets_a_streamed_answer(page_url, engine):
-    playwright = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api as playwright  # in the test extra
     question = "Hello, who are you?"
     (expected,) = engine.chat([{"role": "user", "content": question}], max_new_tokens=TOKENS)
     with playwright.sync_playwright() as p:
@@ -85,7 +85,7 @@ def test_a_typed_message_gets_a_streamed_answer(page_url, engine):
 
 
 def test_the_thinking_box_only_where_the_template_thinks(page_url, plain_page_url):
-    playwright = pytest.importorskip("playwright.sync_api")
+    from playwright import sync_api as playwright  # in the test extra
     seen = {}
     with playwright.sync_playwright() as p:
         browser = browser_page(p)
