@@ -20,6 +20,14 @@ def tojson(value: Any, indent: int | None = None) -> str:
     return json.dumps(value, ensure_ascii=False, indent=indent)
 
 
+def json_or_text(value: str) -> Any:
+    """An argument value read back from text: JSON where it parses as JSON, else the text itself."""
+    try:
+        return json.loads(value)
+    except json.JSONDecodeError:
+        return value
+
+
 def _call(obj: Any, args_key: str = "arguments") -> ToolCall | None:
     """{"name": ..., "arguments": {...}} (arguments possibly a JSON string) -> ToolCall, else None."""
     if not isinstance(obj, dict) or not isinstance(obj.get("name"), str):
@@ -300,17 +308,12 @@ class GLM45(ToolFormat):
     def parse(self, text):
         calls: list[ToolCall] = []
 
-        def value(v: str) -> Any:
-            try:
-                return json.loads(v)
-            except json.JSONDecodeError:
-                return v
 
         def take(match: re.Match) -> str:
             name = match.group(1).strip()
             if not name:
                 return match.group(0)
-            calls.append(ToolCall(name, {k.strip(): value(v) for k, v in self._ARG.findall(match.group(2))}))
+            calls.append(ToolCall(name, {k.strip(): json_or_text(v) for k, v in self._ARG.findall(match.group(2))}))
             return ""
 
         content = self._CALL.sub(take, text)
@@ -357,14 +360,9 @@ class Qwen35(ToolFormat):
     def parse(self, text):
         calls: list[ToolCall] = []
 
-        def value(v: str) -> Any:
-            try:
-                return json.loads(v)
-            except json.JSONDecodeError:
-                return v
 
         def take(match: re.Match) -> str:
-            args = {k.strip(): value(v) for k, v in self._PARAM.findall(match.group(2))}
+            args = {k.strip(): json_or_text(v) for k, v in self._PARAM.findall(match.group(2))}
             calls.append(ToolCall(match.group(1).strip(), args))
             return ""
 
@@ -474,15 +472,10 @@ class MiniMaxM2(ToolFormat):
     def parse(self, text):
         calls: list[ToolCall] = []
 
-        def value(v: str) -> Any:
-            try:
-                return json.loads(v)
-            except json.JSONDecodeError:
-                return v
 
         def take(match: re.Match) -> str:
             for name, body in self._INVOKE.findall(match.group(1)):
-                calls.append(ToolCall(name, {k: value(v) for k, v in self._PARAM.findall(body)}))
+                calls.append(ToolCall(name, {k: json_or_text(v) for k, v in self._PARAM.findall(body)}))
             return ""
 
         content = self._CALLS.sub(take, text)

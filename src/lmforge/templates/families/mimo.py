@@ -11,13 +11,12 @@ the final reply.
 
 from __future__ import annotations
 
-import json
 import re
 from typing import Any
 
 from lmforge.data.conversation import ToolCall
 from lmforge.templates.core import Ctx, Template, Thinking, _Out, register
-from lmforge.templates.tools import ToolFormat, tojson
+from lmforge.templates.tools import ToolFormat, json_or_text, tojson
 
 MIMO_SYSTEM = "You are MiMo, a helpful AI assistant engineered by Xiaomi."
 _FORMAT_NOTE = (
@@ -82,14 +81,9 @@ class MiMoV2Tools(ToolFormat):
     def parse(self, text):
         calls: list[ToolCall] = []
 
-        def value(v: str) -> Any:
-            try:
-                return json.loads(v)
-            except json.JSONDecodeError:
-                return v
 
         def take(match: re.Match) -> str:
-            args = {k.strip(): value(v) for k, v in self._PARAM.findall(match.group(2))}
+            args = {k.strip(): json_or_text(v) for k, v in self._PARAM.findall(match.group(2))}
             calls.append(ToolCall(match.group(1).strip(), args))
             return ""
 
